@@ -1,0 +1,39 @@
+/**
+ * Deterministic hashes shared by the control plane and the dataplane, so that the reference evaluator and the
+ * compiled path pick the same Service backend for the same flow, and IPAM hands out the same IPs on every run.
+ */
+
+/** 32-bit FNV-1a over a string (UTF-16 code units, folded to bytes). */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h ^= c & 0xff;
+    h = Math.imul(h, 0x01000193);
+    if (c > 0xff) {
+      h ^= c >>> 8;
+      h = Math.imul(h, 0x01000193);
+    }
+  }
+  return h >>> 0;
+}
+
+/** Mixes one 32-bit word into a hash (murmur3 finaliser style). */
+export function mix32(h: number, w: number): number {
+  let k = Math.imul(w >>> 0, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) >>> 0;
+}
+
+/** Final avalanche. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
