@@ -21,7 +21,12 @@ export class KpfError extends Error {
     this.exitCode = options?.exitCode ?? ExitCode.INVALID;
     Object.defineProperty(this, kBrand, { value: true });
   }
+  /**
+   * `x instanceof KpfError` holds for any branded error, also one rebuilt from a structured clone (another realm);
+   * subclasses keep the ordinary prototype check.
+   */
   static override [Symbol.hasInstance](x: unknown): boolean {
+    if (this !== KpfError) return typeof x === 'object' && x !== null && this.prototype.isPrototypeOf(x);
     return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[kBrand] === true;
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * kpf's command line: sub-command dispatch, and the one place where errors become messages and exit codes
+ * (0 ok, 1 invalid input, 2 usage error). Users never see a stack trace (KPF_DEBUG=1 shows one).
+ */
+import { KpfError, ManifestError, formatDiagnostic } from '../core/errors.js';
+import type { Io } from './io.js';
+
+type Command = { run(argv: string[], io: Io): Promise<number>; HELP: string };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  validate: { summary: 'validate manifests as the API server would, and lint the policies', load: () => import('./commands/validate.js') },
+  get: { summary: 'show pods, services, networkpolicies, namespaces as kpf models them', load: () => import('./commands/get.js') },
+  explain: { summary: 'is this connection allowed, and why', load: () => import('./commands/explain.js') },
+  matrix: { summary: 'reachability truth table of pods and Services', load: () => import('./commands/matrix.js') },
+  lab: { summary: 'the network-policies-by-example lab, step by step, against its stated results', load: () => import('./commands/lab.js') },
+};
+
+export const VERSION = '0.1.0';
+
+function usage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  return [
+    'kpf — a userspace Kubernetes NetworkPolicy dataplane',
+    '',
+    'Usage: kpf <command> [flags]',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n]!.summary}`),
+    '',
+    'Manifests are read like kubectl reads them: -f FILE|DIR|- (repeatable), -R to recurse, multi-document YAML,',
+    'kind: List. Run `kpf <command> --help` for a command\'s flags.',
+    '',
+  ].join('\n');
+}
+
+/** Runs one command line; returns the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    io.stdout.write(usage());
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === 'version' || cmd === '--version') {
+    io.stdout.write(`kpf ${VERSION}\n`);
+    return 0;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    io.stderr.write(`error: unknown command "${cmd}" for "kpf"\nRun 'kpf --help' for usage.\n`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    return await command.run(rest, io);
+  } catch (e) {
+    return report(e, io, cmd);
+  }
+}
+
+function report(e: unknown, io: Io, cmd: string): number {
+  if (process.env['KPF_DEBUG'] === '1' && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+  if (e instanceof ManifestError) {
+    for (const d of e.diagnostics) {
+      if (d.severity === 'error') io.stderr.write(`error: ${formatDiagnostic(d)}\n`);
+    }
+    return e.exitCode;
+  }
+  if (e instanceof KpfError) {
+    io.stderr.write(`error: ${e.message}\n`);
+    if (e.code === 'KPF_ERR_USAGE') io.stderr.write(`See 'kpf ${cmd} --help' for usage.\n`);
+    return e.exitCode;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  io.stderr.write(`error: internal error in kpf ${cmd}: ${msg} (set KPF_DEBUG=1 for a stack trace)\n`);
+  return 1;
+}

@@ -1,0 +1,26 @@
+/**
+ * Structured output shared by the sub-commands: JSON and YAML printing of records, and the kubectl List wrapper.
+ * Data never knows how it is printed: commands build plain records, this module prints them.
+ */
+import { stringify } from 'yaml';
+import { UsageError } from '../core/errors.js';
+
+/** Checks `-o` against the formats a command supports; the first one is the default. */
+export function outputFormat<T extends string>(v: unknown, allowed: readonly [T, ...T[]]): T {
+  if (v === undefined) return allowed[0];
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new UsageError(`unable to match a printer suitable for the output format "${String(v)}", allowed formats are: ${allowed.join(',')}`);
+}
+
+export function toJson(x: unknown): string {
+  return JSON.stringify(x, null, 2) + '\n';
+}
+
+export function toYaml(x: unknown): string {
+  return stringify(x, { lineWidth: 0 });
+}
+
+/** `{"apiVersion":"v1","kind":"List","items":[…]}` as kubectl prints several objects. */
+export function asList(items: unknown[]): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
+}
