@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   validate: { summary: 'validate manifests as the API server would, and lint the policies', load: () => import('./commands/validate.js') },
   get: { summary: 'show pods, services, networkpolicies, namespaces as kpf models them', load: () => import('./commands/get.js') },
   explain: { summary: 'is this connection allowed, and why', load: () => import('./commands/explain.js') },
+  compile: { summary: 'compile the policies: endpoints, identities, ipcache, per-pod policy maps (cilium-dbg style)', load: () => import('./commands/compile.js') },
   matrix: { summary: 'reachability truth table of pods and Services', load: () => import('./commands/matrix.js') },
   lab: { summary: 'the network-policies-by-example lab, step by step, against its stated results', load: () => import('./commands/lab.js') },
 };

@@ -37,3 +37,31 @@ export function fmix32(h: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/** Seed of {@link backendHash}. Changing it changes which backend every flow gets: don't. */
+export const BACKEND_HASH_SEED = 0x6b706631; // "kpf1"
+
+/**
+ * Hash of the 5-tuple (src, dst, IP protocol number, sport, dport) that chooses a Service backend
+ * (`hash % backends`, backends in name order). Addresses as four big-endian words, IPv4 in the last, as FlowKey
+ * holds them. The reference evaluator and the compiled dataplane both call this, so they pick the same backend.
+ * @remarks hot path: no allocation
+ */
+export function backendHash(
+  s0: number, s1: number, s2: number, s3: number,
+  d0: number, d1: number, d2: number, d3: number,
+  proto: number, sport: number, dport: number,
+): number {
+  let h = BACKEND_HASH_SEED;
+  h = mix32(h, s0);
+  h = mix32(h, s1);
+  h = mix32(h, s2);
+  h = mix32(h, s3);
+  h = mix32(h, d0);
+  h = mix32(h, d1);
+  h = mix32(h, d2);
+  h = mix32(h, d3);
+  h = mix32(h, proto & 0xff);
+  h = mix32(h, ((sport & 0xffff) << 16) | (dport & 0xffff));
+  return fmix32(h);
+}

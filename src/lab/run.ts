@@ -20,8 +20,22 @@ export interface CheckResult {
   /** expected and outcome agree (true when nothing is expected) */
   ok: boolean;
   /** the evaluated connections: what was asked and what decided it */
-  steps: Array<{ what: string; flow: Flow; decision: Decision }>;
+  steps: Array<{ what: string; flow: Flow; allowed: boolean; detail: string }>;
 }
+
+/** Decides one connection of the procedure: allowed or not, and one line saying why. */
+export type Judge = (flow: Flow) => { allowed: boolean; detail: string };
+
+/** The reference evaluator as a judge. */
+export function referenceJudge(cluster: Cluster, sem: SemanticsOptions = DEFAULT_SEMANTICS): Judge {
+  return (flow) => {
+    const d: Decision = evaluate(cluster, flow, sem);
+    return { allowed: d.verdict !== 'DROP', detail: d.detail };
+  };
+}
+
+/** Makes a judge for a step's cluster (the reference by default; tests pass the compiled dataplane). */
+export type JudgeFactory = (cluster: Cluster, sem: SemanticsOptions) => Judge;
 
 export interface StepResult {
   step: LabStep;
@@ -46,12 +60,8 @@ function serviceIP(c: Cluster, ns: string, name: string): string | undefined {
   return c.services.find((s) => s.namespace === ns && s.name === name)?.clusterIPs[0];
 }
 
-function reachable(d: Decision): boolean {
-  return d.verdict !== 'DROP';
-}
-
 /** Evaluates one lab step's procedure on a built cluster. */
-export function runProcedure(cluster: Cluster, step: LabStep, sem: SemanticsOptions = DEFAULT_SEMANTICS): CheckResult[] {
+export function runProcedure(cluster: Cluster, step: LabStep, judge: Judge): CheckResult[] {
   const debug = findPod(cluster, 'prod-nginx', 'debug');
   const dnsIP = serviceIP(cluster, 'kube-system', 'kube-dns');
   const svcIP = serviceIP(cluster, 'prod-nginx', 'my-nginx-clusterip');
@@ -62,7 +72,7 @@ export function runProcedure(cluster: Cluster, step: LabStep, sem: SemanticsOpti
   }
   const podIP = firstIP(nginx[0]!);
   const out: CheckResult[] = [];
-  const ask = (what: string, flow: Flow) => ({ what, flow, decision: evaluate(cluster, flow, sem) });
+  const ask = (what: string, flow: Flow) => ({ what, flow, ...judge(flow) });
   const dnsFrom = (src: Pod) =>
     ask(`dig +search my-nginx-clusterip → kube-dns ${dnsIP}:53/UDP`, {
       src: firstIP(src),
@@ -74,7 +84,7 @@ export function runProcedure(cluster: Cluster, step: LabStep, sem: SemanticsOpti
   const http = (src: Pod, dst: string, what: string) =>
     ask(what, { src: firstIP(src), dst, protocol: 'TCP', srcPort: CLIENT_PORT.http, dstPort: 80 });
   const result = (check: Check, steps: CheckResult['steps']): CheckResult => {
-    const outcome: Outcome = steps.every((s) => reachable(s.decision)) ? 'working' : 'failed';
+    const outcome: Outcome = steps.every((s) => s.allowed) ? 'working' : 'failed';
     const expected = step.expected[check];
     return { check, label: CHECK_LABELS[check], outcome, ...(expected ? { expected } : {}), ok: !expected || expected === outcome, steps };
   };
@@ -93,7 +103,7 @@ export function runProcedure(cluster: Cluster, step: LabStep, sem: SemanticsOpti
 }
 
 /** Builds the cluster of every step (cumulatively) and runs the procedure after each. */
-export async function runLab(sem: SemanticsOptions = DEFAULT_SEMANTICS): Promise<StepResult[]> {
+export async function runLab(sem: SemanticsOptions = DEFAULT_SEMANTICS, makeJudge: JudgeFactory = referenceJudge): Promise<StepResult[]> {
   const out: StepResult[] = [];
   for (const step of LAB_STEPS) {
     const files = labFiles(step.index);
@@ -105,7 +115,7 @@ export async function runLab(sem: SemanticsOptions = DEFAULT_SEMANTICS): Promise
       step,
       files,
       policies: built.cluster.policies.map((p) => `${p.namespace}/${p.name}`),
-      results: runProcedure(built.cluster, step, sem),
+      results: runProcedure(built.cluster, step, makeJudge(built.cluster, sem)),
     });
   }
   return out;

@@ -21,9 +21,8 @@ the lab states. Exit 1 when any outcome differs from the lab.
 `;
 
 function why(r: StepResult['results'][number]): string {
-  const failed = r.steps.find((s) => s.decision.verdict === 'DROP');
-  if (!failed) return '';
-  return `${failed.what}: ${failed.decision.detail}`;
+  const failed = r.steps.find((s) => !s.allowed);
+  return failed ? `${failed.what}: ${failed.detail}` : '';
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
