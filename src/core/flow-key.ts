@@ -3,7 +3,8 @@
  * (conntrack, verdict cache, fragments, NAT) is indexed by.
  *
  *   family  proto   src0..src3 (u32, network order words; IPv4 in src3, src0..2 = 0)   sport  dport
- *   4|6     IP      dst0..dst3                                                        (ICMP: id in sport, type<<8|code in dport)
+ *   4|6     IP      dst0..dst3                                                        (ICMP echo: id in sport, 0 in dport;
+ *                                                                                      type and code in icmpType/icmpCode)
  *
  * One instance is allocated per worker/decoder and overwritten for every packet (hot path: no allocation).
  * Field meanings are documented on each field; `status` is a DecodeStatus (0 = OK).
@@ -53,6 +54,32 @@ export class FlowKey {
   /** 1 when caplen < len and fields beyond the capture are missing */
   truncated = 0;
 
+  // ---- added by capture I/O (src/packet/decode.ts); all 0 when absent ----
+  /** LINKTYPE the frame was decoded with */
+  linkType = 0;
+  /** number of 802.1Q/802.1ad tags skipped (0–vlanMaxTags) */
+  vlanCount = 0;
+  /** VID of the outer tag and of the second tag (0 when absent; check vlanCount) */
+  vlanId = 0;
+  vlanId2 = 0;
+  /** fragment offset in bytes (IPv4 13-bit offset × 8 / IPv6 fragment header offset × 8) */
+  fragOffset = 0;
+  /** TCP sequence and acknowledgement numbers (u32), window (u16), AE/NS bit (0|1) */
+  tcpSeq = 0;
+  tcpAck = 0;
+  tcpWindow = 0;
+  tcpAe = 0;
+  /** SCTP verification tag (u32) */
+  sctpVtag = 0;
+  /**
+   * ICMP/ICMPv6 error (v4 types 3, 4, 5, 11, 12; v6 types 1–4): byte offsets within the frame of the quoted inner
+   * IP header and of its transport header (for RELATED lookups), and the inner IP family and protocol. 0 otherwise.
+   */
+  innerL3Off = 0;
+  innerL4Off = 0;
+  innerFamily = 0;
+  innerProto = 0;
+
   /** Copies every field from another key (no allocation). */
   copyFrom(o: FlowKey): void {
     this.family = o.family;
@@ -82,6 +109,20 @@ export class FlowKey {
     this.capLen = o.capLen;
     this.status = o.status;
     this.truncated = o.truncated;
+    this.linkType = o.linkType;
+    this.vlanCount = o.vlanCount;
+    this.vlanId = o.vlanId;
+    this.vlanId2 = o.vlanId2;
+    this.fragOffset = o.fragOffset;
+    this.tcpSeq = o.tcpSeq;
+    this.tcpAck = o.tcpAck;
+    this.tcpWindow = o.tcpWindow;
+    this.tcpAe = o.tcpAe;
+    this.sctpVtag = o.sctpVtag;
+    this.innerL3Off = o.innerL3Off;
+    this.innerL4Off = o.innerL4Off;
+    this.innerFamily = o.innerFamily;
+    this.innerProto = o.innerProto;
   }
 
   /** Resets to an empty key. */
@@ -93,6 +134,9 @@ export class FlowKey {
     this.frag = this.fragId = this.etherType = 0;
     this.l3Off = this.l4Off = this.payloadOff = this.ipLen = this.wireLen = this.capLen = 0;
     this.status = this.truncated = 0;
+    this.linkType = this.vlanCount = this.vlanId = this.vlanId2 = this.fragOffset = 0;
+    this.tcpSeq = this.tcpAck = this.tcpWindow = this.tcpAe = this.sctpVtag = 0;
+    this.innerL3Off = this.innerL4Off = this.innerFamily = this.innerProto = 0;
   }
 }
 

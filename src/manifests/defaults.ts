@@ -45,8 +45,10 @@ export function applyDefaults<T extends RawObject>(raw: T, opts: DefaultOptions)
       break;
     }
     case 'Namespace':
-      // D5
-      if (o.metadata.name) o.metadata.labels = { ...(o.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: o.metadata.name };
+      // D5: set when absent; a conflicting value is replaced by the cluster stage, with a warning (build.ts)
+      if (o.metadata.name && o.metadata.labels?.[NAMESPACE_NAME_LABEL] === undefined) {
+        o.metadata.labels = { ...(o.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: o.metadata.name };
+      }
       break;
     case 'Pod':
       defaultPodSpec(o.spec);

@@ -36,7 +36,7 @@ t.test('usage', async (t) => {
 t.test('validate', async (t) => {
   const ok = await kpf(['validate', '-f', LAB]);
   t.equal(ok.code, 0, ok.stderr);
-  t.match(ok.stdout, /^valid: .*5 NetworkPolicys/m);
+  t.match(ok.stdout, /^valid: .*5 NetworkPolicies/m);
   const bad = await kpf(['validate', '-f', BAD]);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /bad\.yaml:20: .*spec\.ingress\[0\]\.form/, 'unknown field with file, line and path');

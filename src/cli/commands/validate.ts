@@ -59,7 +59,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const prefix = d.severity === 'error' ? 'error: ' : d.severity === 'warning' ? 'Warning: ' : 'notice: ';
     (d.severity === 'error' ? io.stderr : io.stdout).write(prefix + formatDiagnostic(d) + '\n');
   }
-  const summary = [...counts].sort().map(([k, n]) => `${n} ${k}${n === 1 ? '' : 's'}`).join(', ') || 'no objects';
+  const plural = (k: string, n: number) => (n === 1 ? k : k.endsWith('y') ? `${k.slice(0, -1)}ies` : `${k}s`);
+  const summary = [...counts].sort().map(([k, n]) => `${n} ${plural(k, n)}`).join(', ') || 'no objects';
   const nw = rel.filter((d) => d.severity === 'warning').length;
   if (errors.length) {
     io.stderr.write(`${errors.length} error${errors.length === 1 ? '' : 's'}; input is invalid (${summary} read)\n`);

@@ -1,0 +1,165 @@
+import t from 'tap';
+import { readdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import { CaptureFormatError } from '../../src/sources/errors.js';
+import { openCapture } from '../../src/sources/capture.js';
+import * as B from '../fixtures/captures/builders.js';
+import { readAll } from '../fixtures/captures/read-all.js';
+
+type Test = Pick<typeof t, 'ok' | 'match' | 'equal'>;
+const CAPS = new URL('../../captures/', import.meta.url).pathname;
+const frames = B.sampleIPv4().map((p) => B.ethernet(0x0800, p));
+const recs = frames.map((data, i) => ({ data, sec: 1700000000 + i, frac: 500 + i }));
+
+t.test('all four magics, same records', async (t) => {
+  for (const le of [true, false])
+    for (const nanos of [false, true]) {
+      const { recs: got, err } = await readAll(B.pcapFile(recs, { le, nanos }));
+      t.equal(err, null);
+      t.equal(got.length, 4);
+      t.same([...got[1].data], [...frames[1]]);
+      t.equal(got[2].sec, 1700000002);
+      t.equal(got[2].nsec, nanos ? 502 : 502000, `le=${le} nanos=${nanos} (P4, P5)`);
+      t.equal(got[3].index, 3);
+      t.equal(got[1].fileOff, 24 + 16 + frames[0].length);
+    }
+});
+t.test('fixtures: every committed capture reads without error', async (t) => {
+  const want: Record<string, number> = { 'eth-le-usec.pcap': 9, 'eth-be-nsec.pcap': 9, 'sll.pcap': 6, 'sll2.pcap': 6, 'null.pcap': 4, 'raw.pcap': 7, 'ipv4.pcap': 4, 'ipv6.pcap': 3, 'vlan-qinq.pcap': 3, 'multi-section.pcapng': 6 };
+  for (const f of readdirSync(CAPS).filter((f) => /\.pcap(ng)?$/.test(f))) {
+    const { recs: got, err } = await readAll(CAPS + f, { bufferSize: 65536 });
+    t.equal(err, null, f);
+    if (want[f] !== undefined) t.equal(got.length, want[f], f);
+  }
+});
+t.test('stream input and tiny buffers/batches give the same records', async (t) => {
+  const file = B.pcapFile(Array.from({ length: 3000 }, (_, i) => ({ data: frames[i % 4], sec: i })));
+  const a = await readAll(file);
+  const chunks = [];
+  for (let i = 0; i < file.length; i += 777) chunks.push(Buffer.from(file.subarray(i, i + 777)));
+  const b = await readAll(Readable.from(chunks), { bufferSize: 1, maxBatch: 7 });
+  t.equal(b.err, null);
+  t.equal(b.recs.length, 3000);
+  t.same(b.recs.map((r) => r.sec), a.recs.map((r) => r.sec));
+  t.same([...b.recs[2999].data], [...a.recs[2999].data]);
+  const c = await readAll(file, { reuse: true, maxBatch: 100 });
+  t.equal(c.recs.length, 3000);
+});
+t.test('batches are transferable', async (t) => {
+  const r = await openCapture(B.pcapFile(recs));
+  const { batchTransferList } = await import('../../src/sources/reader.js');
+  for await (const b of r) {
+    const list = batchTransferList(b);
+    t.ok(list.every((x) => x instanceof ArrayBuffer));
+    const { port1 } = new MessageChannel();
+    port1.postMessage(b, list);
+    port1.close();
+    t.equal(b.buf.byteLength, 0, 'detached after transfer');
+  }
+});
+
+const fail = async (t: Test, input: Uint8Array, re: RegExp, idx: number, off: number, kept: number) => {
+  const { recs: got, err } = await readAll(input);
+  t.ok(err instanceof CaptureFormatError, 'CaptureFormatError');
+  const e = err as CaptureFormatError;
+  t.match(e.message, re);
+  t.match(e.message, `record index ${idx} at byte offset ${off}`);
+  t.equal(e.recordIndex, idx);
+  t.equal(e.byteOffset, off);
+  t.equal(got.length, kept, 'records before the damage delivered');
+  return e;
+};
+const good = B.pcapFile(recs);
+const recOff = (i: number) => 24 + frames.slice(0, i).reduce((s, f) => s + 16 + f.length, 0);
+
+t.test('P1 shorter than 4 bytes', (t) => fail(t, new Uint8Array([0xd4, 0xc3]), /tried to read 4 file header bytes, only got 2/, 0, 0, 0).then(() => t.end()));
+t.test('P2 unknown magic', (t) => fail(t, new Uint8Array(100), /^unknown file format/, 0, 0, 0).then(() => t.end()));
+t.test('P3 header < 24', (t) => fail(t, good.subarray(0, 20), /tried to read 24 file header bytes, only got 20/, 0, 0, 0).then(() => t.end()));
+t.test('P6 Kuznetzov', async (t) => {
+  const { recs: got, err } = await readAll(B.pcapFile(recs, { kuznetzov: true }));
+  t.equal(err, null);
+  t.equal(got.length, 4);
+  t.same([...got[3].data], [...frames[3]]);
+});
+t.test('P7 versions', async (t) => {
+  await fail(t, B.pcapFile(recs, { major: 1 }), /archaic pcap savefile format/, 0, 0, 0);
+  await fail(t, B.pcapFile(recs, { major: 3 }), /unsupported pcap savefile version 3.4/, 0, 0, 0);
+  await fail(t, B.pcapFile(recs, { minor: 5 }), /unsupported pcap savefile version 2.5/, 0, 0, 0);
+  t.equal((await readAll(B.pcapFile(recs, { major: 543, minor: 0, swapLengths: true }))).recs.length, 4, '543.0');
+});
+t.test('P8 length swap', async (t) => {
+  const trunc = [{ data: frames[0].subarray(0, 40), wire: frames[0].length }];
+  for (const minor of [0, 1, 2, 3]) {
+    const { recs: got } = await readAll(B.pcapFile(trunc, { minor, swapLengths: true }));
+    t.match(got[0], { cap: 40, wire: frames[0].length }, `2.${minor}`);
+  }
+});
+t.test('P9 snaplen 0 / huge ⇒ 262144', async (t) => {
+  for (const snaplen of [0, 0x80000000]) {
+    const r = await openCapture(B.pcapFile(recs, { snaplen }));
+    t.equal((r as import('../../src/sources/pcap.js').PcapReader).snaplen, 262144);
+    await r.close();
+  }
+});
+t.test('P10 caplen > 262144', async (t) => {
+  const bad = B.cat(good, B.pcapRecord({ data: new Uint8Array(8), caplen: 0x7fffffff }));
+  await fail(t, bad, /invalid packet capture length 2147483647, bigger than maximum of 262144/, 4, good.length, 4);
+  await fail(t, B.cat(B.pcapFile(recs, { snaplen: 100 }), B.pcapRecord({ data: new Uint8Array(8), caplen: 300000 })), /bigger than snaplen of 100/, 4, good.length, 4);
+});
+t.test('P11 snaplen < caplen ≤ max: cut to snaplen', async (t) => {
+  const w: string[] = [];
+  const f = B.pcapFile([...recs, { data: frames[0] }], { snaplen: 30 });
+  const { recs: got, err } = await readAll(f, { onWarning: (x) => w.push(x.kind) });
+  t.equal(err, null);
+  t.equal(got.length, 5);
+  t.equal(got[4].cap, 30);
+  t.equal(got[4].wire, frames[0].length);
+  t.ok(w.includes('snaplen_cut'));
+});
+t.test('P12 caplen > len, P13 absurd len', async (t) => {
+  const w: string[] = [];
+  const f = B.pcapFile([{ data: frames[0], wire: 10 }, { data: frames[1], wire: 5_000_000 }]);
+  const { recs: got } = await readAll(f, { onWarning: (x) => w.push(x.kind) });
+  t.equal(got[0].wire, frames[0].length);
+  t.equal(got[1].wire, 5_000_000);
+  t.same(w, ['caplen_gt_len', 'len_absurd']);
+});
+t.test('P14 partial record header', (t) => fail(t, B.cat(good, new Uint8Array(9)), /tried to read 16 header bytes, only got 9/, 4, good.length, 4).then(() => t.end()));
+t.test('P15 data past EOF', (t) =>
+  fail(t, good.subarray(0, good.length - 5), new RegExp(`tried to read ${frames[3].length} captured bytes, only got ${frames[3].length - 5}`), 3, recOff(3), 3).then(() => t.end()));
+t.test('P16 link-type extension bits masked, FCS length kept', async (t) => {
+  const r = (await openCapture(B.pcapFile(recs, { linkType: 1 | 0x04000000 | (2 << 28) }))) as import('../../src/sources/pcap.js').PcapReader;
+  t.equal(r.linkType, 1);
+  t.equal(r.fcsLen, 4);
+  await r.close();
+});
+t.test('P17 unsupported link type', async (t) => {
+  await fail(t, B.pcapFile(recs, { linkType: 127 }), /unsupported link type 127 \(IEEE802_11_RADIO\)/, 0, 20, 0);
+  await fail(t, B.pcapFile(recs, { linkType: 1 | 0x00010000 }), /unsupported link type 65537/, 0, 20, 0);
+});
+t.test('timestamp fraction ≥ 1 s is carried; P30 regressions counted', async (t) => {
+  const w: string[] = [];
+  const r = await openCapture(B.pcapFile([{ data: frames[0], sec: 10, frac: 2_500_000 }, { data: frames[0], sec: 5 }]), { onWarning: (x) => w.push(x.kind) });
+  const got = [];
+  for await (const b of r) for (let i = 0; i < b.count; i++) got.push([b.tsSec[i], b.tsNsec[i]]);
+  t.same(got, [[12, 500_000_000], [5, 0]]);
+  t.same(w, ['ts_fraction', 'time_regression']);
+  t.equal(r.stats.warnings.time_regression, 1);
+});
+t.test('pcap-parser oracle (classic µs files)', async (t) => {
+  const require = createRequire(import.meta.url);
+  const pcapParser = require('pcap-parser') as { parse(s: Readable | string): import('node:events').EventEmitter };
+  for (const f of ['eth-le-usec.pcap', 'eth-be-usec.pcap', 'vlan-qinq.pcap', 'sll2.pcap', 'raw.pcap']) {
+    const theirs: { sec: number; usec: number; cap: number; wire: number; data: number[] }[] = [];
+    await new Promise<void>((res, rej) => {
+      const p = pcapParser.parse(CAPS + f);
+      p.on('packet', (pk: { header: Record<string, number>; data: Buffer }) =>
+        theirs.push({ sec: pk.header.timestampSeconds, usec: pk.header.timestampMicroseconds, cap: pk.header.capturedLength, wire: pk.header.originalLength, data: [...pk.data] }));
+      p.on('end', res);
+      p.on('error', rej);
+    });
+    const { recs: ours } = await readAll(CAPS + f);
+    t.same(ours.map((r) => ({ sec: r.sec, usec: r.nsec / 1000, cap: r.cap, wire: r.wire, data: [...r.data] })), theirs, f);
+  }
+});
