@@ -65,3 +65,9 @@ export function backendHash(
   h = mix32(h, ((sport & 0xffff) << 16) | (dport & 0xffff));
   return fmix32(h);
 }
+
+/** Index of the backend a flow with hash `hash` goes to among `n` backends (name order); -1 for none. */
+export function chooseBackend(hash: number, n: number): number {
+  if (n <= 0) return -1;
+  return (hash >>> 0) % n;
+}

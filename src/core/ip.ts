@@ -216,3 +216,10 @@ export function ipToBytes(a: IpAddr): Uint8Array {
   }
   return out;
 }
+
+/** The four big-endian 32-bit words of an address, as FlowKey holds them (IPv4 in word 3, the others 0). */
+export function ipWords(a: IpAddr): [number, number, number, number] {
+  if (a.family === 4) return [0, 0, 0, Number(a.value)];
+  const w = (i: number): number => Number((a.value >> BigInt(96 - 32 * i)) & 0xffffffffn);
+  return [w(0), w(1), w(2), w(3)];
+}

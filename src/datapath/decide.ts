@@ -14,7 +14,7 @@
  * Results go into a caller-owned {@link Decision} record (hot path: no allocation).
  */
 import { DropReason } from '../core/enums.js';
-import { backendHash } from '../core/hash.js';
+import { backendHash, chooseBackend } from '../core/hash.js';
 import { LOOKUP_DENIED, LOOKUP_NOT_ISOLATED, lookupPolicy } from './policy-map.js';
 import { SemanticsBits, findFrontend, type Snapshot } from './snapshot.js';
 
@@ -106,7 +106,7 @@ export function decide(s: Snapshot, k: DecideInput, out: Decision): Decision {
       const n = s.services.feCount[f]!;
       if (n === 0) return drop(out, DropReason.SERVICE_BACKEND_NOT_FOUND, -1);
       const h = backendHash(k.src0, k.src1, k.src2, k.src3, k.dst0, k.dst1, k.dst2, k.dst3, proto, k.sport, k.dport);
-      const b = s.services.feStart[f]! + ((h >>> 0) % n);
+      const b = s.services.feStart[f]! + chooseBackend(h, n);
       out.backend = b;
       const o = b * 4;
       out.dst0 = s.services.beAddr[o]!;

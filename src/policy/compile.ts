@@ -19,6 +19,7 @@ import {
   cidrContainsCidr,
   formatCIDR,
   parseCIDR,
+  ipWords,
   parseIP,
   type Cidr,
   type IpAddr,
@@ -35,7 +36,7 @@ import {
   ReservedIdentity,
   type Identity,
 } from './identity.js';
-import { ipWords, serviceBackendsForPort } from './reference.js';
+import { serviceBackendsForPort } from './reference.js';
 
 export const PROTO_NUMBER: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 export const PROTO_ANY = 0;
