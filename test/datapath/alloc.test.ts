@@ -1,0 +1,125 @@
+// Hot-path contract: 1M lookups allocate (almost) nothing. Measured as "no GC ran and the heap did not grow" across
+// the loop, after warm-up (so the JIT has optimised the code); any per-op allocation of even 16 bytes would be 16 MB.
+import t from 'tap';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Conntrack, CtResult } from '../../src/datapath/conntrack.js';
+import { VerdictCache } from '../../src/datapath/verdict-cache.js';
+import { FragmentTable } from '../../src/datapath/fragments.js';
+import { LpmTable } from '../../src/datapath/lpm.js';
+import { FlowKey } from '../../src/core/flow-key.js';
+import { F, S, UDP, key, tcp } from './helpers.js';
+
+const N = 1_000_000;
+
+async function measure(fn: (n: number) => number): Promise<{ gcs: number; grown: number; sink: number }> {
+  fn(200_000); // warm-up / optimisation
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  await new Promise((r) => setTimeout(r, 10));
+  gcs = 0;
+  const before = process.memoryUsage().heapUsed;
+  const sink = fn(N);
+  const after = process.memoryUsage().heapUsed;
+  await new Promise((r) => setTimeout(r, 10));
+  obs.disconnect();
+  return { gcs, grown: after - before, sink };
+}
+
+function check(t: { ok(c: boolean, m: string): unknown }, name: string, r: { gcs: number; grown: number }) {
+  // 1M allocations of even 16 B would be 16 MB: several scavenges. JIT code and feedback can add a few hundred KB.
+  t.ok(r.gcs === 0 && r.grown < 1024 * 1024, `${name}: 1M ops, GCs=${r.gcs}, heap growth=${r.grown} B`);
+}
+
+t.test('conntrack lookup/track hit and miss allocate nothing', async (t) => {
+  const ct = new Conntrack({ tcpMax: 4096, anyMax: 4096 });
+  const keys: FlowKey[] = [];
+  for (let i = 0; i < 1024; i++) {
+    const k = tcp('10.0.0.1', 1000 + i, '10.0.0.2', 80, F.SYN);
+    ct.create(k, S, 1, 1);
+    keys.push(tcp('10.0.0.1', 1000 + i, '10.0.0.2', 80, F.ACK));
+  }
+  const miss = tcp('10.0.0.9', 1, '10.0.0.2', 80, F.SYN);
+  t.equal(ct.lookup(keys[0]!, S), CtResult.ORIGINAL);
+  check(
+    t,
+    'ct hit',
+    await measure((n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        ct.timeNs = S + i; // a field store: the time is not passed as a (boxable) double argument
+        s += ct.track(keys[i & 1023]!, undefined, 60);
+      }
+      return s;
+    }),
+  );
+  check(
+    t,
+    'ct miss',
+    await measure((n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += ct.lookup(miss, 100 * S);
+      return s;
+    }),
+  );
+  // create + evict churn
+  const u = key({ proto: UDP, src: '10.1.0.0', dst: '10.0.0.2', sport: 1, dport: 53 });
+  check(
+    t,
+    'ct create/evict',
+    await measure((n) => {
+      for (let i = 0; i < n; i++) {
+        u.src3 = (0x0a010000 + i) >>> 0;
+        ct.create(u, 3e6 * S, 1, 1);
+      }
+      return ct.size;
+    }),
+  );
+});
+
+t.test('verdict cache, fragments and LPM lookups allocate nothing', async (t) => {
+  const vc = new VerdictCache(4096);
+  for (let i = 0; i < 1024; i++) vc.insert(1, 0, i, 6, 80, 1, 1, i);
+  check(
+    t,
+    'verdict cache hit/miss',
+    await measure((n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += vc.lookup(1, 0, i & 2047, 6, 80, 1);
+      return s;
+    }),
+  );
+  const ft = new FragmentTable();
+  ft.insertFirst(key({ proto: UDP, src: '10.0.0.1', dst: '10.0.0.2', frag: 1, fragId: 7 }), S, 1, 0, 0);
+  const fk = key({ proto: UDP, src: '10.0.0.1', dst: '10.0.0.2', frag: 2, fragId: 7 });
+  check(
+    t,
+    'fragments lookup',
+    await measure((n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        ft.timeNs = S + i;
+        s += ft.lookup(fk);
+      }
+      return s;
+    }),
+  );
+  const k6 = key({ proto: UDP, src: 'fd00::1', dst: 'fd00::7' });
+  const k4 = key({ proto: UDP, src: '10.0.0.1', dst: '192.168.0.1' });
+  const lpm = LpmTable.fromCidrs([['192.168.0.0/16', 9], ['10.0.0.0/8', 3], ['10.244.0.0/16', 4], ['10.244.1.7/32', 5], ['fd00::/8', 6], ['fd00::7/128', 7]], { defaultValue: 2 });
+  check(
+    t,
+    'lpm lookup',
+    await measure((n) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        k6.dst3 = i & 15;
+        k4.dst3 = 0xc0a80000 + (i & 0xffff); // >= 2^31: read from the key, never passed as an argument
+        s += lpm.lookup(4, 0, 0, 0, 0x0af40000 + (i & 0xffff)) + lpm.lookupDst(k6) + lpm.lookupDst(k4);
+      }
+      return s;
+    }),
+  );
+});
