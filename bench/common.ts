@@ -1,9 +1,13 @@
-/** Shared by the capture benchmarks: a cached 64-byte-frame pcap from /work/shared/peers/gen-pcap.js (or the
- *  path in KPF_BENCH_PCAP), and tcpdump timing. */
+/** Shared by the capture benchmarks: a cached 64-byte-frame pcap from ../shared/peers/gen-pcap.js beside the
+ *  checkout (or the path in KPF_BENCH_PCAP), and tcpdump timing. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The peers folder beside the checkout (shared/peers), as laid out for developers and CI. */
+export const PEERS_DIR = process.env.KPF_PEERS_DIR ?? resolve(fileURLToPath(new URL('../../shared/peers/', import.meta.url)));
 
 export const N = Number(process.env.N ?? 1_000_000);
 
@@ -12,7 +16,7 @@ export function benchPcap(): string {
   const dir = join(tmpdir(), `kpf-bench-${process.getuid?.() ?? 0}-${N}`);
   const f = join(dir, 'pods.pcap');
   if (!existsSync(f)) {
-    const gen = process.env.KPF_GEN_PCAP ?? '/work/shared/peers/gen-pcap.js';
+    const gen = process.env.KPF_GEN_PCAP ?? join(PEERS_DIR, 'gen-pcap.js');
     execFileSync('node', [gen, dir], { env: { ...process.env, N: String(N), FRAME: '64', FLOWS: '50000', SEED: '1' }, stdio: 'ignore' });
   }
   execFileSync('cat', [f], { stdio: ['ignore', 'ignore', 'ignore'] }); // page cache warm
