@@ -17,6 +17,7 @@ import { DropReason } from '../core/enums.js';
 import { backendHash, chooseBackend } from '../core/hash.js';
 import { LOOKUP_DENIED, LOOKUP_NOT_ISOLATED, lookupPolicy } from './policy-map.js';
 import { SemanticsBits, findFrontend, type Snapshot } from './snapshot.js';
+import { VerdictCache } from './verdict-cache.js';
 
 export const Verdict = { ALLOW: 1, DROP: 2, BYPASS: 3 } as const;
 
@@ -73,7 +74,7 @@ const NOT_EVALUATED = -3;
  * Decides one connection. `k` may be a FlowKey (it has every field of DecideInput).
  * @remarks hot path: no allocation, no closures.
  */
-export function decide(s: Snapshot, k: DecideInput, out: Decision): Decision {
+export function decide(s: Snapshot, k: DecideInput, out: Decision, vc?: VerdictCache): Decision {
   out.deniedDir = -1;
   out.egressEntry = NOT_EVALUATED;
   out.ingressEntry = NOT_EVALUATED;
@@ -130,7 +131,7 @@ export function decide(s: Snapshot, k: DecideInput, out: Decision): Decision {
   if (out.frontend >= 0 && srcEp !== 0 && srcEp === dstEp && (flags & SemanticsBits.HAIRPIN_ALLOW) !== 0) return bypass(out, Why.HAIRPIN);
   // 5. egress of the source pod
   if (srcEp !== 0) {
-    const e = lookupPolicy(s.policy, srcEp, 1, out.dstIdentity, proto, dport);
+    const e = vc === undefined ? lookupPolicy(s.policy, srcEp, 1, out.dstIdentity, proto, dport) : cachedLookup(s, vc, srcEp, 1, out.dstIdentity, proto, dport);
     out.egressEntry = e;
     if (e === LOOKUP_DENIED) return drop(out, DropReason.POLICY_DENIED, 1);
   }
@@ -140,13 +141,22 @@ export function decide(s: Snapshot, k: DecideInput, out: Decision): Decision {
     if (node !== 0 && node === s.endpointNode[dstEp]! && (flags & SemanticsBits.NODE_INGRESS_POLICY) === 0) {
       return bypass(out, Why.NODE_INGRESS);
     }
-    const e = lookupPolicy(s.policy, dstEp, 0, out.srcIdentity, proto, dport);
+    const e = vc === undefined ? lookupPolicy(s.policy, dstEp, 0, out.srcIdentity, proto, dport) : cachedLookup(s, vc, dstEp, 0, out.srcIdentity, proto, dport);
     out.ingressEntry = e;
     if (e === LOOKUP_DENIED) return drop(out, DropReason.POLICY_DENIED, 0);
   }
   out.verdict = Verdict.ALLOW;
   out.reason = Why.POLICY;
   return out;
+}
+
+/** The policy-map lookup behind the verdict cache (entries stamped with the snapshot's revision). */
+function cachedLookup(s: Snapshot, vc: VerdictCache, ep: number, dir: number, remote: number, proto: number, port: number): number {
+  const v = vc.lookup(ep, dir, remote, proto, port, s.revision);
+  if (v >= 0) return vc.ruleRef - 3;
+  const e = lookupPolicy(s.policy, ep, dir, remote, proto, port);
+  vc.insert(ep, dir, remote, proto, port, s.revision, e === LOOKUP_DENIED ? 2 : 1, e + 3);
+  return e;
 }
 
 function bypass(out: Decision, why: number): Decision {

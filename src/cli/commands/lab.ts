@@ -3,36 +3,126 @@
  * the manifest each step applies, the policies in force, and the results of the lab's connectivity procedure
  * next to the Results lines the lab states, with the reason for every failure. Exit 1 when any result differs.
  */
-import path from 'node:path';
-import { DEFAULT_SEMANTICS } from '../../core/options.js';
-import { LAB_DIR } from '../../lab/lab.js';
+import { DEFAULT_SEMANTICS, type SemanticsOptions } from '../../core/options.js';
+import { runLabReplay, type ReplayStep } from '../../lab/replay.js';
 import { runLab, type StepResult } from '../../lab/run.js';
+import { DIR_INGRESS } from '../../policy/compile.js';
+import { formatTable } from '../table.js';
+import { entryPortText, entryPrefix, identityLabelText } from './compile.js';
 import { COMMON_OPTIONS, SEMANTICS_OPTIONS, describeSemantics, parse, semanticsFrom } from '../args.js';
 import type { Io } from '../io.js';
 import { outputFormat, toJson } from '../output.js';
 
 export const HELP = `Run the lab of "Kubernetes native network security policies by example".
 
-Usage: kpf lab [-o text|json] [semantics switches]
+Usage: kpf lab [-o text|json] [--reference] [--workers N] [semantics switches]
 
-For each step: the manifest applied, the policies in force, and the outcome of the lab's checks (DNS resolution,
-access to the Service name, to the pod IP, to the external site, from the other namespace) beside the Results lines
-the lab states. Exit 1 when any outcome differs from the lab.
+For each step: the manifest applied, the policy-map entries it added (as kpf compile shows them), and the outcome
+of the lab's checks (DNS resolution, access to the Service name, to the pod IP, to the external site, from the other
+namespace), obtained by replaying the lab's traffic (kpf gen lab) through the replay engine, beside the Results
+lines the lab states, with the reason for every failure. --reference asks the reference evaluator instead.
+Exit 1 when any outcome differs from the lab.
 `;
 
-function why(r: StepResult['results'][number]): string {
-  const failed = r.steps.find((s) => !s.allowed);
-  return failed ? `${failed.what}: ${failed.detail}` : '';
+function entriesAdded(s: ReplayStep): string {
+  const c = s.compiled;
+  const added = new Set(s.added.map((p) => c.policyNames.indexOf(p)));
+  const rows: string[][] = [];
+  for (const e of c.entries) {
+    const from = e.rows.map((r) => c.rows[r]!).filter((row) => added.has(row.policy));
+    if (from.length === 0) continue;
+    const ep = c.endpoints[e.endpoint - 1]!;
+    rows.push([
+      ep.key,
+      'Allow',
+      e.dir === DIR_INGRESS ? 'Ingress' : 'Egress',
+      identityLabelText(c, e.peer),
+      entryPortText(e),
+      String(entryPrefix(e)),
+      [...new Set(from.map((row) => `${c.policyNames[row.policy]}#${row.dir === DIR_INGRESS ? 'ingress' : 'egress'}[${row.rule}]`))].join(','),
+    ]);
+  }
+  const isolated = c.endpoints.filter((ep) => ep.selectedBy.some((i) => added.has(i)));
+  const lines: string[] = [];
+  if (isolated.length) lines.push(`  selects: ${isolated.map((e) => e.key).join(', ')}`);
+  if (rows.length === 0) lines.push('  policy-map entries added: none (isolation only: what is not allowed is denied)');
+  else {
+    lines.push('  policy-map entries added:');
+    lines.push(...formatTable(['ENDPOINT', 'POLICY', 'DIRECTION', 'LABELS (source:key[=value])', 'PORT/PROTO', 'PREFIX', 'DERIVED FROM'], rows).trimEnd().split('\n').map((l) => `    ${l}`));
+  }
+  return lines.join('\n') + '\n';
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const { values: v } = parse(argv, { ...COMMON_OPTIONS, ...SEMANTICS_OPTIONS }, false);
+  const { values: v } = parse(argv, { ...COMMON_OPTIONS, ...SEMANTICS_OPTIONS, reference: { type: 'boolean' }, workers: { type: 'string' } }, false);
   if (v['help']) {
     io.stdout.write(HELP);
     return 0;
   }
   const fmt = outputFormat(v['output'], ['text', 'json']);
   const sem = semanticsFrom(v);
+  const w = (s: string) => io.stdout.write(s);
+  const d = describeSemantics(sem);
+  const dflt = describeSemantics(DEFAULT_SEMANTICS);
+  const changed = Object.entries(d).filter(([k, x]) => dflt[k] !== x);
+  const switches = changed.length ? `; ${changed.map(([k, x]) => `--${k}=${x}`).join(' ')}` : '';
+  if (v['reference']) return runReference(sem, fmt, io, switches);
+  const workers = typeof v['workers'] === 'string' && /^\d+$/.test(v['workers']) && Number(v['workers']) > 0 ? Number(v['workers']) : 1;
+  const steps = await runLabReplay(sem, { workers });
+  const mismatches = steps.flatMap((s) => s.checks.filter((r) => !r.ok)).length;
+  if (fmt === 'json') {
+    io.stdout.write(
+      toJson({
+        evaluator: 'replay',
+        semantics: d,
+        ok: mismatches === 0,
+        steps: steps.map((s) => ({
+          step: s.step.index,
+          title: s.step.title,
+          manifest: `examples/lab/${s.step.file}`,
+          policies: s.policies,
+          added: s.added,
+          results: s.checks.map((r) => ({
+            check: r.check,
+            label: r.label,
+            outcome: r.outcome,
+            ...(r.expected ? { expected: r.expected } : {}),
+            ok: r.ok,
+            packets: r.exchanges.reduce((a, e) => a + e.forwarded + e.dropped, 0),
+            dropped: r.exchanges.reduce((a, e) => a + e.dropped, 0),
+            ...(r.why ? { reason: r.why } : {}),
+          })),
+        })),
+      }),
+    );
+    return mismatches ? 1 : 0;
+  }
+  w(`Lab: Kubernetes native network security policies by example (replayed: kpf gen lab traffic through kpf replay${switches})\n\n`);
+  for (const s of steps) {
+    w(`Step ${s.step.index}: ${s.step.title}\n`);
+    w(`  applies: examples/lab/${s.step.file}\n`);
+    w(`  policies in force: ${s.policies.length ? s.policies.join(', ') : 'none'}\n`);
+    if (s.added.length) w(entriesAdded(s));
+    w('  Results:\n');
+    const width = Math.max(...s.checks.map((r) => r.label.length)) + 1;
+    for (const r of s.checks) {
+      const exp = r.expected ? (r.ok ? `lab: ${r.expected}  ok` : `lab: ${r.expected}  MISMATCH`) : 'lab: (not stated)';
+      w(`  - ${(r.label + ':').padEnd(width)} ${r.outcome.padEnd(7)}   ${exp}\n`);
+      if (r.why) w(`      why: ${r.why}\n`);
+    }
+    w('\n');
+  }
+  w(mismatches ? `${mismatches} result(s) differ from the lab\n` : 'every result matches the lab\n');
+  return mismatches ? 1 : 0;
+}
+
+function why(r: StepResult['results'][number]): string {
+  const failed = r.steps.find((s) => !s.allowed);
+  return failed ? `${failed.what}: ${failed.detail}` : '';
+}
+
+/** The same procedure asked of the reference evaluator (no packets). */
+async function runReference(sem: SemanticsOptions, fmt: string, io: Io, switches: string): Promise<number> {
   const steps = await runLab(sem);
   const mismatches = steps.flatMap((s) => s.results.filter((r) => !r.ok)).length;
   if (fmt === 'json') {
@@ -44,7 +134,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         steps: steps.map((s) => ({
           step: s.step.index,
           title: s.step.title,
-          manifest: path.relative(process.cwd(), path.join(LAB_DIR, s.step.file)),
+          manifest: `examples/lab/${s.step.file}`,
           policies: s.policies,
           results: s.results.map((r) => ({
             check: r.check,
@@ -60,10 +150,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return mismatches ? 1 : 0;
   }
   const w = (s: string) => io.stdout.write(s);
-  const d = describeSemantics(sem);
-  const dflt = describeSemantics(DEFAULT_SEMANTICS);
-  const changed = Object.entries(d).filter(([k, x]) => dflt[k] !== x);
-  w(`Lab: Kubernetes native network security policies by example (evaluator: reference${changed.length ? `; ${changed.map(([k, x]) => `--${k}=${x}`).join(' ')}` : ''})\n\n`);
+  w(`Lab: Kubernetes native network security policies by example (evaluator: reference${switches})\n\n`);
   for (const s of steps) {
     w(`Step ${s.step.index}: ${s.step.title}\n`);
     w(`  applies: examples/lab/${s.step.file}\n`);

@@ -1,0 +1,176 @@
+/**
+ * `kpf replay -f MANIFESTS… CAPTURE|-`: every record of a capture through the compiled dataplane on worker threads,
+ * with its verdict and the policy and rule that decided it, in capture order.
+ */
+import { availableParallelism } from 'node:os';
+import { UsageError } from '../../core/errors.js';
+import { PacketVerdict } from '../../datapath/classify.js';
+import type { CtProfile } from '../../datapath/ct-timeouts.js';
+import { compile } from '../../policy/compile.js';
+import { buildSnapshot } from '../../policy/snapshot.js';
+import { replay, type ReplayOptions, type ReplaySummary } from '../../replay/engine.js';
+import { RecordContext } from '../../replay/records.js';
+import { ReplayStats, metricsText, summaryText } from '../../replay/stats.js';
+import { compactLine, jsonLine, jsonpbLine } from '../../sinks/flow.js';
+import { PcapWriter } from '../../sinks/pcap-writer.js';
+import { COMMON_OPTIONS, LOAD_OPTIONS, SEMANTICS_OPTIONS, choice, describeSemantics, parse, semanticsFrom, type Values } from '../args.js';
+import type { Io } from '../io.js';
+import { loadFromFlags, printDiagnostics } from '../load.js';
+import { outputFormat } from '../output.js';
+import { writeOut } from '../write.js';
+import { writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+
+export const HELP = `Replay a capture against the manifests: a verdict for every packet, and why.
+
+Usage: kpf replay -f FILE|DIR...|--lab CAPTURE|- [-o json|compact|jsonpb|summary] [flags]
+
+Output (-o): json (one object per record, capture order; the default when stdout is not a terminal),
+  compact (Hubble-style lines; the default on a terminal), jsonpb (Hubble GetFlowsResponse lines for
+  \`hubble observe --input-file\`), summary (counts by verdict and reason, hits per rule, top dropped flows).
+  --write-allowed FILE / --write-dropped FILE   the packets of each verdict as pcap files
+  --metrics FILE                                Prometheus text exposition of kpf_* counters, written at the end
+Workers: --workers N (default: cores - 1, at least 1), --batch-size N (default 4096, at least 1024),
+  --fail-open (a worker failure forwards the packets it held instead of dropping them)
+Datapath: --ct-pickup observed|either|off, --profile linux|cilium|calico, --ct-tcp-max N, --ct-any-max N,
+  --verdict-cache-max N, --frag-max N, --no-frag-tracking, --verify-checksums, --on-policy-change keep|reevaluate
+Exit: 0 when the capture was read to the end (whatever the verdicts); 3 when it ended early on damage (the records
+read before it have their verdicts) or when default verdicts were assigned; 1 on unusable input.
+`;
+
+function int(v: Values, flag: string, min: number, dflt: number): number {
+  const s = v[flag];
+  if (s === undefined) return dflt;
+  if (typeof s !== 'string' || !/^\d+$/.test(s) || Number(s) < min) throw new UsageError(`invalid --${flag} "${String(s)}" (a whole number ≥ ${min})`);
+  return Number(s);
+}
+
+export const REPLAY_OPTIONS = {
+  workers: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'fail-open': { type: 'boolean' },
+  'write-allowed': { type: 'string' },
+  'write-dropped': { type: 'string' },
+  metrics: { type: 'string' },
+  'ct-pickup': { type: 'string' },
+  profile: { type: 'string' },
+  'ct-tcp-max': { type: 'string' },
+  'ct-any-max': { type: 'string' },
+  'verdict-cache-max': { type: 'string' },
+  'frag-max': { type: 'string' },
+  'no-frag-tracking': { type: 'boolean' },
+  'verify-checksums': { type: 'boolean' },
+  'node-name': { type: 'string' },
+  'policy-map-max': { type: 'string' },
+  progress: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+} as const;
+
+/** Replay options from the flags (shared with `kpf bench` and `kpf lab`). */
+export function replayOptionsFrom(v: Values): Partial<ReplayOptions> {
+  const crash = process.env['KPF_TEST_CRASH_BATCH'];
+  return {
+    workers: int(v, 'workers', 1, Math.max(1, availableParallelism() - 1)),
+    batchSize: int(v, 'batch-size', 1024, 4096),
+    failOpen: v['fail-open'] === true,
+    classifier: {
+      pickup: choice('ct-pickup', v['ct-pickup'], ['observed', 'either', 'off'] as const, 'observed'),
+      fragTracking: v['no-frag-tracking'] !== true,
+      verdictCacheMax: int(v, 'verdict-cache-max', 16, 65536),
+      fragMax: int(v, 'frag-max', 16, 8192),
+      conntrack: {
+        tcpMax: int(v, 'ct-tcp-max', 16, 262144),
+        anyMax: int(v, 'ct-any-max', 16, 131072),
+        profile: choice('profile', v['profile'], ['linux', 'cilium', 'calico'] as const, 'linux') as CtProfile,
+      },
+      ...(v['verify-checksums'] ? { decode: { verifyChecksums: true, vlanMaxTags: 2, ipv6MaxExtHeaders: 4 } } : {}),
+    },
+    ...(crash !== undefined && /^\d+$/.test(crash) ? { crashBatch: Number(crash) } : {}),
+  };
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(argv, { ...COMMON_OPTIONS, ...LOAD_OPTIONS, ...SEMANTICS_OPTIONS, ...REPLAY_OPTIONS });
+  if (v['help']) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('replay needs exactly one capture file (or - for stdin)');
+  const capture = positionals[0]!;
+  const fmt = outputFormat(v['output'], io.stdout.isTTY ? ['compact', 'json', 'jsonpb', 'summary'] : ['json', 'compact', 'jsonpb', 'summary']);
+  const sem = semanticsFrom(v);
+  const ropts = replayOptionsFrom(v);
+  const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : 'kpf';
+  const loaded = await loadFromFlags(v, io);
+  printDiagnostics(io, loaded.diagnostics, false);
+  const compiled = compile(loaded.cluster, { semantics: sem, policyMapMax: int(v, 'policy-map-max', 1, 16384) });
+  const snapshot = buildSnapshot(compiled, { shared: true });
+  const ctx = new RecordContext(compiled, snapshot);
+  const stats = new ReplayStats(fmt === 'summary');
+  const labelsOf = (id: number) => compiled.identityById.get(id)?.labels ?? [];
+  let allowedW: PcapWriter | undefined;
+  let droppedW: PcapWriter | undefined;
+  let writersLinkType = -1;
+  const openWriters = (linkType: number) => {
+    writersLinkType = linkType;
+    if (typeof v['write-allowed'] === 'string') allowedW = new PcapWriter(v['write-allowed'], { linkType, nanos: true });
+    if (typeof v['write-dropped'] === 'string') droppedW = new PcapWriter(v['write-dropped'], { linkType, nanos: true });
+  };
+  const progress = (v['progress'] === true || (io.stderr.isTTY === true && v['no-progress'] !== true)) && fmt !== 'summary';
+  const t0 = performance.now();
+  let lastProgress = 0;
+  let mixedLinkTypes = false;
+
+  let input: string | Readable = capture;
+  if (capture === '-') {
+    if (!io.stdin) throw new UsageError('no standard input to read the capture from');
+    input = io.stdin as Readable;
+  }
+  const summary: ReplaySummary = await replay(input, snapshot, ropts, {
+    async batch({ records, verdicts }) {
+      stats.add(records, verdicts);
+      if (typeof v['write-allowed'] === 'string' || typeof v['write-dropped'] === 'string') {
+        for (let i = 0; i < verdicts.count; i++) {
+          const lt = records.linkTypes[i]!;
+          if (writersLinkType < 0) openWriters(lt);
+          if (lt !== writersLinkType) {
+            mixedLinkTypes = true;
+            continue;
+          }
+          const w = verdicts.verdict[i] === PacketVerdict.FORWARDED ? allowedW : droppedW;
+          if (w && !w.write(records.buf, records.offsets[i]!, records.capLens[i]!, records.wireLens[i]!, records.tsSec[i]!, records.tsNsec[i]!)) await w.drain();
+        }
+      }
+      if (fmt !== 'summary') {
+        const lines: string[] = [];
+        for (let i = 0; i < verdicts.count; i++) {
+          const r = ctx.record(records, verdicts, i);
+          lines.push(fmt === 'json' ? jsonLine(r) : fmt === 'compact' ? compactLine(r) : jsonpbLine(r, labelsOf, nodeName));
+        }
+        await writeOut(io.stdout, lines.join('\n') + '\n');
+      }
+      if (progress) {
+        const now = performance.now();
+        if (now - lastProgress > 250) {
+          lastProgress = now;
+          const pps = stats.records / ((now - t0) / 1000);
+          io.stderr.write(`\r${stats.records} records  ${(pps / 1e6).toFixed(2)} Mpps  forwarded ${stats.forwarded}  dropped ${stats.dropped}   `);
+        }
+      }
+    },
+  });
+  if (progress) io.stderr.write('\r\u001b[K');
+  await allowedW?.close();
+  await droppedW?.close();
+  if (mixedLinkTypes) io.stderr.write('Warning: the capture has several link types; --write-allowed/--write-dropped kept only the first one\'s packets\n');
+  if (typeof v['metrics'] === 'string') await writeFile(v['metrics'], metricsText(stats, compiled, summary));
+  const header = `kpf replay: ${summary.records} records, ${stats.forwarded} forwarded, ${stats.dropped} dropped, ${summary.wallSeconds.toFixed(3)} s, ${ropts.workers} worker(s); switches ${Object.entries(describeSemantics(sem)).map(([k, x]) => `--${k}=${x}`).join(' ')}`;
+  if (fmt === 'summary') await writeOut(io.stdout, summaryText(stats, compiled, summary));
+  else io.stderr.write(header + '\n');
+  if (summary.defaultVerdicts) io.stderr.write(`Warning: ${summary.defaultVerdicts} records got the default verdict (${ropts.failOpen ? 'FORWARDED' : 'DROPPED'}, WORKER_FAILED) after ${summary.workerFailures} worker failure(s)\n`);
+  if (summary.error) {
+    io.stderr.write(`error: ${summary.error.message}\n`);
+    return 3;
+  }
+  return summary.defaultVerdicts ? 3 : 0;
+}

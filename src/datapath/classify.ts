@@ -1,0 +1,420 @@
+/**
+ * The per-packet pipeline of one worker: frame → verdict, with conntrack, fragments, the verdict cache and Service
+ * NAT, on one pinned policy revision (Snapshot) at a time.
+ *
+ *   decode ─► non-IP? ──────────────────────────────► FORWARDED (non_ip) │ DROPPED (--non-ip=drop)
+ *      │ malformed ─────────────────────────────────► DROPPED (decode status → drop reason)
+ *      ▼
+ *   non-first fragment ─► fragments table ──────────► the first fragment's verdict │ DROPPED FRAG_NOT_FOUND
+ *      ▼
+ *   ICMP error ─► conntrack RELATED ────────────────► the flow's verdict │ INVALID: DROPPED if isolated
+ *      ▼
+ *   conntrack ─► ORIGINAL/TRANSLATED/REPLY ─────────► FORWARDED (established / reply)  [--on-policy-change=reevaluate:
+ *      │                                                re-decided when the entry is from an older revision]
+ *      ▼ MISS (or mid-flow pickup)
+ *   decide (decide.ts: bypasses, DNAT, ipcache, egress, ingress; verdict cache in front of the policy maps)
+ *      ▼
+ *   ALLOW/BYPASS ─► conntrack entry (with NAT tuple) ─► FORWARDED          DROP ─► DROPPED (no entry)
+ *
+ * Results go to a {@link VerdictBatch} (struct of arrays, transferable). Time is the packet's (capture clock or wall
+ * clock), in nanoseconds.
+ * @remarks hot path (classify): no allocation, no closures.
+ */
+import { DecodeStatus, DropReason, dropReasonOf } from '../core/enums.js';
+import { FlowKey } from '../core/flow-key.js';
+import { decode } from '../packet/decode.js';
+import { decodeInner } from '../packet/inner.js';
+import type { DecodeOptions } from '../packet/options.js';
+import { defaultDecodeOptions } from '../packet/options.js';
+import { Conntrack, CtNat, CtResult, isIcmpError, type ConntrackOptions } from './conntrack.js';
+import { Decision, Verdict, Why, decide } from './decide.js';
+import { FragResult, FragmentTable } from './fragments.js';
+import { LOOKUP_NOT_ISOLATED } from './policy-map.js';
+import { SemanticsBits, type Snapshot } from './snapshot.js';
+import { VerdictCache } from './verdict-cache.js';
+
+/** Verdict of a packet (Hubble's numbers: FORWARDED 1, DROPPED 2). */
+export const PacketVerdict = { FORWARDED: 1, DROPPED: 2 } as const;
+
+/** Why a packet was FORWARDED (DROPPED packets carry a Cilium DropReason number instead). */
+export const ForwardReason = {
+  ...Why,
+  ESTABLISHED: 7,
+  REPLY: 8,
+  RELATED: 9,
+  NON_IP: 10,
+  FRAGMENT: 11,
+  /** conntrack INVALID (bad flags, ICMP error without a flow) on a direction that is not isolated */
+  NOT_ISOLATED_INVALID: 12,
+} as const;
+
+export const ForwardReasonName: Record<number, string> = {
+  [Why.POLICY]: 'policy',
+  [Why.LOOPBACK]: 'loopback',
+  [Why.NODE_INGRESS]: 'node_ingress',
+  [Why.HAIRPIN]: 'hairpin',
+  [Why.ICMPV6_ND]: 'icmpv6_nd',
+  [Why.ICMP_ALLOW]: 'icmp_allow',
+  7: 'established',
+  8: 'reply',
+  9: 'related',
+  10: 'non_ip',
+  11: 'fragment',
+  12: 'not_isolated',
+};
+
+/** Bits of VerdictBatch.flags. */
+export const PacketFlag = {
+  /** a reply of a tracked connection */
+  REPLY: 1,
+  /** Service NAT applied (backend column valid) */
+  NAT: 2,
+  /** policy was evaluated for this packet (first packet of a connection, or re-evaluation) */
+  NEW: 4,
+  /** the capture cut the packet short (caplen < len) */
+  TRUNCATED: 8,
+  /** the connection was picked up mid-flow */
+  PICKUP: 16,
+  /** counted as a bypass (not subject to policy) */
+  BYPASS: 32,
+} as const;
+
+/** Rule reference values in VerdictBatch.egress / .ingress besides a policy-map entry index. */
+export const RuleRef = { DENIED: -1, NOT_ISOLATED: -2, NOT_EVALUATED: -3 } as const;
+
+/**
+ * Per-packet results of one batch, as typed arrays (transferable between threads).
+ *   verdict u8 │ reason u16 │ flags u8 │ egress i32 │ ingress i32 │ srcEp i32 │ dstEp i32 │ srcId u32 │ dstId u32 │ backend i32
+ * egress/ingress hold the policy-map entry that allowed the direction, or a RuleRef value.
+ */
+export class VerdictBatch {
+  count = 0;
+  readonly verdict: Uint8Array;
+  readonly reason: Uint16Array;
+  readonly flags: Uint8Array;
+  readonly egress: Int32Array;
+  readonly ingress: Int32Array;
+  readonly srcEp: Int32Array;
+  readonly dstEp: Int32Array;
+  readonly srcId: Uint32Array;
+  readonly dstId: Uint32Array;
+  readonly backend: Int32Array;
+  constructor(readonly capacity: number) {
+    this.verdict = new Uint8Array(capacity);
+    this.reason = new Uint16Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.egress = new Int32Array(capacity);
+    this.ingress = new Int32Array(capacity);
+    this.srcEp = new Int32Array(capacity);
+    this.dstEp = new Int32Array(capacity);
+    this.srcId = new Uint32Array(capacity);
+    this.dstId = new Uint32Array(capacity);
+    this.backend = new Int32Array(capacity);
+  }
+  /** The ArrayBuffers, for transfer to another thread. */
+  buffers(): ArrayBuffer[] {
+    return [this.verdict, this.reason, this.flags, this.egress, this.ingress, this.srcEp, this.dstEp, this.srcId, this.dstId, this.backend].map(
+      (a) => a.buffer as ArrayBuffer,
+    );
+  }
+}
+
+export interface ClassifierOptions {
+  conntrack?: ConntrackOptions;
+  verdictCacheMax?: number;
+  fragMax?: number;
+  /** --ct-pickup: a first packet that cannot open a connection (TCP non-SYN): evaluate as observed, either way, or refuse */
+  pickup?: 'observed' | 'either' | 'off';
+  /** --no-frag-tracking: every fragment is dropped */
+  fragTracking?: boolean;
+  decode?: DecodeOptions;
+}
+
+/** Counters of one classifier (summed over workers by the caller). */
+export interface ClassifierCounters {
+  packets: number;
+  forwarded: number;
+  dropped: number;
+  policyEvaluations: number;
+  established: number;
+  replies: number;
+  related: number;
+  pickups: number;
+  reevaluated: number;
+  vcHits: number;
+  vcMisses: number;
+}
+
+const REF_BIAS = 3; // CT rule refs hold (entry | RuleRef) + 3, so 0 means "not evaluated"
+
+export class Classifier {
+  readonly key = new FlowKey();
+  private readonly inner = new FlowKey();
+  private readonly rev = new FlowKey();
+  private readonly d = new Decision();
+  private readonly nat = new CtNat();
+  readonly ct: Conntrack;
+  readonly vc: VerdictCache;
+  readonly frags: FragmentTable;
+  private snap: Snapshot;
+  private readonly pickup: number;
+  private readonly fragTracking: boolean;
+  private readonly decodeOpts: DecodeOptions;
+  /** per policy-map entry: packets and bytes it allowed (current snapshot) */
+  entryPackets: Float64Array;
+  entryBytes: Float64Array;
+  readonly counters: ClassifierCounters = {
+    packets: 0,
+    forwarded: 0,
+    dropped: 0,
+    policyEvaluations: 0,
+    established: 0,
+    replies: 0,
+    related: 0,
+    pickups: 0,
+    reevaluated: 0,
+    vcHits: 0,
+    vcMisses: 0,
+  };
+  /** drops by reason (Cilium numbers < 256) */
+  readonly dropsByReason = new Float64Array(256);
+
+  constructor(snapshot: Snapshot, opts: ClassifierOptions = {}) {
+    this.snap = snapshot;
+    this.ct = new Conntrack(opts.conntrack ?? {});
+    this.vc = new VerdictCache(opts.verdictCacheMax ?? 65536);
+    this.frags = new FragmentTable({ capacity: opts.fragMax ?? 8192 });
+    this.pickup = opts.pickup === 'off' ? 0 : opts.pickup === 'either' ? 2 : 1;
+    this.fragTracking = opts.fragTracking ?? true;
+    this.decodeOpts = opts.decode ?? defaultDecodeOptions;
+    this.entryPackets = new Float64Array(snapshot.policy.entryRow.length);
+    this.entryBytes = new Float64Array(snapshot.policy.entryRow.length);
+  }
+
+  get snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /**
+   * Swaps in a new revision. Call between batches only: a batch is classified under one revision. Verdict-cache
+   * entries of the old revision become misses by their stamp; conntrack entries keep their verdict unless the
+   * snapshot says --on-policy-change=reevaluate.
+   */
+  setSnapshot(s: Snapshot): void {
+    this.snap = s;
+    this.entryPackets = new Float64Array(s.policy.entryRow.length);
+    this.entryBytes = new Float64Array(s.policy.entryRow.length);
+  }
+
+  /** Classifies every record of a batch (offsets into `buf`) into `out`. */
+  classifyBatch(
+    buf: Uint8Array,
+    count: number,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    linkTypes: Uint16Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    out: VerdictBatch,
+    outStart = 0,
+  ): void {
+    for (let i = 0; i < count; i++) {
+      this.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
+      this.classify(linkTypes[i]!, buf, offsets[i]!, capLens[i]!, wireLens[i]!, out, outStart + i);
+    }
+    out.count = outStart + count;
+    this.ct.sweep(undefined, 64);
+  }
+
+  /** Classifies one frame; the time is `ct.timeNs` (set by the caller). */
+  classify(linkType: number, buf: Uint8Array, off: number, capLen: number, wireLen: number, out: VerdictBatch, i: number): void {
+    const k = this.key;
+    const s = this.snap;
+    this.counters.packets++;
+    out.flags[i] = 0;
+    out.egress[i] = RuleRef.NOT_EVALUATED;
+    out.ingress[i] = RuleRef.NOT_EVALUATED;
+    out.srcEp[i] = 0;
+    out.dstEp[i] = 0;
+    out.srcId[i] = 0;
+    out.dstId[i] = 0;
+    out.backend[i] = -1;
+    const st = decode(linkType, buf, off, capLen, wireLen, k, this.decodeOpts);
+    if (k.truncated !== 0) out.flags[i] |= PacketFlag.TRUNCATED;
+    if (st !== DecodeStatus.OK) {
+      if (st === DecodeStatus.NON_IP) {
+        if ((s.flags & SemanticsBits.NON_IP_DROP) !== 0) return this.dropped(out, i, DropReason.UNSUPPORTED_L3_PROTOCOL);
+        out.flags[i] |= PacketFlag.BYPASS;
+        return this.forwarded(out, i, ForwardReason.NON_IP);
+      }
+      if (st === DecodeStatus.ICMP_INNER_TRUNCATED) return this.invalid(out, i);
+      return this.dropped(out, i, dropReasonOf(st) || DropReason.INVALID_PACKET_DROPPED);
+    }
+    const bytes = k.ipLen;
+    // non-first fragments follow the first one
+    if (k.frag === 2) {
+      if (!this.fragTracking) return this.dropped(out, i, DropReason.IP_FRAGMENTATION_NOT_SUPPORTED);
+      if (this.frags.lookup(k) !== FragResult.HIT) return this.dropped(out, i, DropReason.FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND);
+      if (this.frags.verdict !== PacketVerdict.FORWARDED) return this.dropped(out, i, DropReason.POLICY_DENIED);
+      return this.forwarded(out, i, ForwardReason.FRAGMENT);
+    }
+    if (k.frag === 1 && !this.fragTracking) return this.dropped(out, i, DropReason.IP_FRAGMENTATION_NOT_SUPPORTED);
+    // ICMP errors follow the flow they quote
+    if ((k.proto === 1 || k.proto === 58) && isIcmpError(k.family, k.icmpType)) {
+      decodeInner(buf, off, k, this.inner);
+      const r = this.ct.relatedLookup(k, this.inner);
+      if (r === CtResult.RELATED) {
+        this.counters.related++;
+        out.flags[i] |= this.ct.dir === 1 ? PacketFlag.REPLY : 0;
+        return this.forwardedFirstFrag(out, i, ForwardReason.RELATED);
+      }
+      return this.invalid(out, i);
+    }
+    // conntrack
+    const r = this.ct.lookup(k);
+    if (r === CtResult.ORIGINAL || r === CtResult.TRANSLATED || r === CtResult.REPLY) {
+      const slot = this.ct.slot;
+      const dir = this.ct.dir;
+      if ((s.flags & SemanticsBits.REEVALUATE) !== 0 && this.ct.revisionOf(slot) !== s.revision) {
+        // E26 reevaluate: decide the connection again, in its original direction
+        this.counters.reevaluated++;
+        const q = dir === 1 ? this.reversed(k) : k;
+        const dd = decide(s, q, this.d, this.vc);
+        if (dd.verdict === Verdict.DROP) {
+          this.ct.delete(slot);
+          this.explainInto(out, i, dd);
+          return this.dropped(out, i, dd.reason);
+        }
+        this.ct.setVerdict(slot, PacketVerdict.FORWARDED, s.revision, dd.egressEntry + REF_BIAS, dd.ingressEntry + REF_BIAS);
+      }
+      this.ct.update(slot, k, dir, undefined, bytes);
+      const eg = this.ct.ruleRef(slot, 0) - REF_BIAS;
+      const ing = this.ct.ruleRef(slot, 1) - REF_BIAS;
+      out.egress[i] = eg;
+      out.ingress[i] = ing;
+      if (dir === 1) {
+        out.flags[i] |= PacketFlag.REPLY;
+        this.counters.replies++;
+      } else {
+        this.counters.established++;
+        if (eg >= 0) this.count(eg, bytes);
+        if (ing >= 0) this.count(ing, bytes);
+      }
+      return this.forwardedFirstFrag(out, i, dir === 1 ? ForwardReason.REPLY : ForwardReason.ESTABLISHED);
+    }
+    if (r === CtResult.INVALID) return this.invalid(out, i);
+    let q: FlowKey = k;
+    let reversed = false;
+    if (r === CtResult.MISS_MIDFLOW) {
+      if (this.pickup === 0) return this.invalid(out, i);
+      out.flags[i] |= PacketFlag.PICKUP;
+      this.counters.pickups++;
+    }
+    // a new connection: the policy decision
+    this.counters.policyEvaluations++;
+    out.flags[i] |= PacketFlag.NEW;
+    let dd = decide(s, q, this.d, this.vc);
+    if (dd.verdict === Verdict.DROP && r === CtResult.MISS_MIDFLOW && this.pickup === 2) {
+      // --ct-pickup=either: the capture may have started with the server's side of the connection
+      q = this.reversed(k);
+      const back = decide(s, q, this.d, this.vc);
+      if (back.verdict !== Verdict.DROP) {
+        dd = back;
+        reversed = true;
+      } else dd = decide(s, k, this.d, this.vc);
+    }
+    this.explainInto(out, i, dd);
+    if (dd.verdict === Verdict.DROP) return this.dropped(out, i, dd.reason);
+    let nat: CtNat | null = null;
+    if (dd.backend >= 0 && !reversed) {
+      nat = this.nat;
+      nat.setDnat(dd.dst0, dd.dst1, dd.dst2, dd.dst3, dd.dport);
+      out.flags[i] |= PacketFlag.NAT;
+    }
+    if (dd.verdict === Verdict.BYPASS) out.flags[i] |= PacketFlag.BYPASS;
+    if (!(k.proto === 58 && dd.reason === Why.ICMPV6_ND)) {
+      this.ct.create(k, undefined, PacketVerdict.FORWARDED, s.revision, dd.egressEntry + REF_BIAS, dd.ingressEntry + REF_BIAS, nat, reversed);
+    }
+    if (reversed) out.flags[i] |= PacketFlag.REPLY;
+    if (dd.egressEntry >= 0) this.count(dd.egressEntry, bytes);
+    if (dd.ingressEntry >= 0) this.count(dd.ingressEntry, bytes);
+    return this.forwardedFirstFrag(out, i, dd.reason);
+  }
+
+  private count(entry: number, bytes: number): void {
+    this.entryPackets[entry]! += 1;
+    this.entryBytes[entry]! += bytes;
+  }
+
+  private explainInto(out: VerdictBatch, i: number, dd: Decision): void {
+    out.egress[i] = dd.egressEntry;
+    out.ingress[i] = dd.ingressEntry;
+    out.srcEp[i] = dd.srcEndpoint;
+    out.dstEp[i] = dd.dstEndpoint;
+    out.srcId[i] = dd.srcIdentity;
+    out.dstId[i] = dd.dstIdentity;
+    out.backend[i] = dd.backend;
+  }
+
+  /** The packet as its reverse direction (for re-deciding a reply's connection), into a scratch key. */
+  private reversed(k: FlowKey): FlowKey {
+    const r = this.rev;
+    r.copyFrom(k);
+    r.src0 = k.dst0;
+    r.src1 = k.dst1;
+    r.src2 = k.dst2;
+    r.src3 = k.dst3;
+    r.dst0 = k.src0;
+    r.dst1 = k.src1;
+    r.dst2 = k.src2;
+    r.dst3 = k.src3;
+    r.sport = k.dport;
+    r.dport = k.sport;
+    return r;
+  }
+
+  /** conntrack INVALID: dropped when the direction it would need is isolated, else forwarded. */
+  private invalid(out: VerdictBatch, i: number): void {
+    const k = this.key;
+    const s = this.snap;
+    if (k.family !== 0) {
+      const sv = s.ipcache.lookup(k.family, k.src0, k.src1, k.src2, k.src3);
+      const dv = s.ipcache.lookup(k.family, k.dst0, k.dst1, k.dst2, k.dst3);
+      const se = s.ipEndpoint[sv]!;
+      const de = s.ipEndpoint[dv]!;
+      out.srcEp[i] = se;
+      out.dstEp[i] = de;
+      out.srcId[i] = s.ipIdentity[sv]!;
+      out.dstId[i] = s.ipIdentity[dv]!;
+      const iso = s.policy.isolated;
+      if ((se !== 0 && (iso[se]! & 2) !== 0) || (de !== 0 && (iso[de]! & 1) !== 0)) {
+        return this.dropped(out, i, DropReason.CT_TRUNCATED_OR_INVALID_HEADER);
+      }
+    }
+    out.egress[i] = RuleRef.NOT_ISOLATED;
+    out.ingress[i] = RuleRef.NOT_ISOLATED;
+    this.forwarded(out, i, ForwardReason.NOT_ISOLATED_INVALID);
+  }
+
+  private forwardedFirstFrag(out: VerdictBatch, i: number, reason: number): void {
+    if (this.key.frag === 1) this.frags.insertFirst(this.key, undefined, PacketVerdict.FORWARDED, this.ct.slot, 0);
+    this.forwarded(out, i, reason);
+  }
+
+  private forwarded(out: VerdictBatch, i: number, reason: number): void {
+    out.verdict[i] = PacketVerdict.FORWARDED;
+    out.reason[i] = reason;
+    this.counters.forwarded++;
+  }
+
+  private dropped(out: VerdictBatch, i: number, reason: number): void {
+    if (this.key.frag === 1) this.frags.insertFirst(this.key, undefined, PacketVerdict.DROPPED, -1, 0);
+    out.verdict[i] = PacketVerdict.DROPPED;
+    out.reason[i] = reason;
+    this.counters.dropped++;
+    this.dropsByReason[reason & 255]! += 1;
+  }
+}
+
+export { LOOKUP_NOT_ISOLATED };

@@ -1,0 +1,57 @@
+/**
+ * Worker pool for the per-packet path: one piscina pool of exactly one thread per shard, so that every packet of a
+ * flow (both directions, sharded by the unordered address pair) meets the same conntrack, with no locks. A thread
+ * that dies fails the task it held; piscina starts a new thread for the shard (with an empty conntrack shard, whose
+ * flows are then picked up mid-flow).
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
+
+/** The worker module beside this one: .ts when running from source (tests), .js from dist/. */
+function workerFile(): string {
+  const self = fileURLToPath(import.meta.url);
+  return fileURLToPath(new URL(self.endsWith('.ts') ? './verdict.worker.ts' : './verdict.worker.js', import.meta.url));
+}
+
+export interface PoolOptions {
+  workers: number;
+  /** heap limit of each worker (MiB) */
+  workerHeapMb?: number;
+}
+
+export class ShardedPool {
+  private readonly pools: Piscina[];
+  constructor(readonly opts: PoolOptions) {
+    const filename = workerFile();
+    this.pools = Array.from(
+      { length: opts.workers },
+      () =>
+        new Piscina({
+          filename,
+          minThreads: 1,
+          maxThreads: 1,
+          concurrentTasksPerWorker: 1,
+          idleTimeout: 60_000,
+          ...(opts.workerHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.workerHeapMb } } : {}),
+        }),
+    );
+  }
+
+  get size(): number {
+    return this.pools.length;
+  }
+
+  run(shard: number, task: VerdictTask): Promise<VerdictTaskResult> {
+    return this.pools[shard]!.run(task) as Promise<VerdictTaskResult>;
+  }
+
+  /** Each worker's counters (null for a worker that has classified nothing since it started). */
+  async stats(): Promise<Array<WorkerStats | null>> {
+    return Promise.all(this.pools.map((p) => p.run({ stats: true }) as Promise<WorkerStats | null>));
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.pools.map((p) => p.destroy()));
+  }
+}

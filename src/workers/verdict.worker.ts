@@ -1,0 +1,82 @@
+/**
+ * Worker entry (piscina): one task = one batch of records of this worker's shard → a VerdictBatch.
+ * Tiny and pure: it imports only core/, packet/ and datapath/. The classifier (and its conntrack shard) lives as
+ * long as the thread; a new snapshot revision is swapped in between batches.
+ */
+import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
+import type { Snapshot } from '../datapath/snapshot.js';
+import { attachSnapshot, type SnapshotHandle } from './transfer.js';
+
+export interface VerdictTask {
+  snapshot: SnapshotHandle;
+  options: ClassifierOptions;
+  /** the batch's shared chunk and record arrays (SharedArrayBuffer-backed) */
+  buf: Uint8Array;
+  offsets: Uint32Array;
+  capLens: Uint32Array;
+  wireLens: Uint32Array;
+  linkTypes: Uint16Array;
+  tsSec: Float64Array;
+  tsNsec: Uint32Array;
+  /** record indices of this worker's shard, in capture order */
+  indices: Uint32Array;
+  count: number;
+  /** test hook: the worker exits while holding this task */
+  crash?: boolean;
+}
+
+export interface VerdictTaskResult {
+  verdicts: VerdictBatch;
+}
+
+/** What a worker has counted since it started (asked for once, at the end of a run). */
+export interface WorkerStats {
+  counters: Classifier['counters'];
+  /** per policy-map entry of `revision` */
+  entryPackets: Float64Array;
+  entryBytes: Float64Array;
+  dropsByReason: Float64Array;
+  revision: number;
+  conntrack: ReturnType<Classifier['ct']['stats']>;
+  verdictCache: ReturnType<Classifier['vc']['stats']>;
+  fragments: ReturnType<Classifier['frags']['stats']>;
+}
+
+let classifier: Classifier | undefined;
+let snapshot: Snapshot | undefined;
+
+export default function classifyTask(task: VerdictTask | { stats: true }): VerdictTaskResult | WorkerStats | null {
+  if ('stats' in task) return stats();
+  if (task.crash) process.exit(70);
+  if (!snapshot || snapshot.revision !== task.snapshot.revision) {
+    snapshot = attachSnapshot(task.snapshot);
+    if (classifier) classifier.setSnapshot(snapshot);
+  }
+  if (!classifier) classifier = new Classifier(snapshot, task.options);
+  const c = classifier;
+  const out = new VerdictBatch(task.count);
+  const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, indices } = task;
+  for (let j = 0; j < task.count; j++) {
+    const i = indices[j]!;
+    c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
+    c.classify(linkTypes[i]!, buf, offsets[i]!, capLens[i]!, wireLens[i]!, out, j);
+  }
+  out.count = task.count;
+  c.ct.sweep(undefined, 64);
+  return { verdicts: out };
+}
+
+function stats(): WorkerStats | null {
+  const c = classifier;
+  if (!c || !snapshot) return null;
+  return {
+    counters: { ...c.counters },
+    entryPackets: c.entryPackets,
+    entryBytes: c.entryBytes,
+    dropsByReason: c.dropsByReason,
+    revision: snapshot.revision,
+    conntrack: c.ct.stats(),
+    verdictCache: c.vc.stats(),
+    fragments: c.frags.stats(),
+  };
+}
