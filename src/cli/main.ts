@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   explain: { summary: 'is this connection allowed, and why', load: () => import('./commands/explain.js') },
   compile: { summary: 'compile the policies: endpoints, identities, ipcache, per-pod policy maps (cilium-dbg style)', load: () => import('./commands/compile.js') },
   matrix: { summary: 'reachability truth table of pods and Services', load: () => import('./commands/matrix.js') },
+  gen: { summary: "generate captures: the lab's traffic, or synthetic traffic for a cluster", load: () => import('./commands/gen.js') },
   replay: { summary: 'replay a pcap/pcapng capture: a verdict for every packet, and the rule that decided it', load: () => import('./commands/replay.js') },
   lab: { summary: 'the network-policies-by-example lab, step by step, against its stated results', load: () => import('./commands/lab.js') },
 };
