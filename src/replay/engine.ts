@@ -133,7 +133,7 @@ export async function replay(
     const shards = new Uint8Array(n);
     const counts = new Uint32Array(W);
     for (let i = 0; i < n; i++) {
-      const s = shardOf(b.linkTypes[i]!, b.buf, b.offsets[i]!, b.capLens[i]!, b.wireLens[i]!, key, inner, W);
+      const s = shardOf(b.linkTypes[i]!, b.buf, b.offsets[i]!, b.capLens[i]!, b.wireLens[i]!, key, inner, W, snapshot);
       shards[i] = s;
       counts[s]!++;
     }

@@ -22,6 +22,8 @@ export interface PoolOptions {
 
 export class ShardedPool {
   private readonly pools: Piscina[];
+  /** per shard: the last task submitted; the next one starts only after it (conntrack needs batches in order) */
+  private readonly tails: Array<Promise<unknown>>;
   constructor(readonly opts: PoolOptions) {
     const filename = workerFile();
     this.pools = Array.from(
@@ -36,14 +38,25 @@ export class ShardedPool {
           ...(opts.workerHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.workerHeapMb } } : {}),
         }),
     );
+    this.tails = this.pools.map(() => Promise.resolve());
   }
 
   get size(): number {
     return this.pools.length;
   }
 
+  /**
+   * Runs a task on a shard's thread, strictly after the shard's previous task: piscina does not promise to run a
+   * pool's queued tasks in submission order, and a shard's conntrack must see its packets in capture order.
+   */
   run(shard: number, task: VerdictTask): Promise<VerdictTaskResult> {
-    return this.pools[shard]!.run(task) as Promise<VerdictTaskResult>;
+    const pool = this.pools[shard]!;
+    const p = this.tails[shard]!.then(
+      () => pool.run(task) as Promise<VerdictTaskResult>,
+      () => pool.run(task) as Promise<VerdictTaskResult>,
+    );
+    this.tails[shard] = p.catch(() => undefined);
+    return p;
   }
 
   /** Each worker's counters (null for a worker that has classified nothing since it started). */

@@ -1,0 +1,179 @@
+/**
+ * `kpf replay` end to end: the JSON flow-record contract, capture order, outputs, pcap writers read back by tcpdump,
+ * metrics, a worker killed mid-replay, a damaged capture.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { kpf } from '../helpers/cli.js';
+import { validateFlowRecord } from './schema.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const LAB_PCAP = path.resolve(here, '../../captures/lab.pcap');
+const tmp = mkdtempSync(path.join(tmpdir(), 'kpf-replay-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+
+const haveTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
+const requireLive = process.env['KPF_REQUIRE_LIVE'] === '1';
+
+function lines(s: string): string[] {
+  return s.split('\n').filter((l) => l.length > 0);
+}
+
+t.test('-o json: one valid record per capture record, in capture order', async (t) => {
+  const r = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'json', '--workers', '2']);
+  t.equal(r.code, 0, r.stderr);
+  const recs = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(recs.length, 46);
+  recs.forEach((rec, i) => {
+    t.equal(rec['index'], i, `record ${i} in order`);
+    const errors = validateFlowRecord(rec);
+    t.same(errors, [], `record ${i} matches the documented schema`);
+  });
+  const first = recs[0]!;
+  t.match(first, { verdict: 'FORWARDED', protocol: 'UDP', dst_port: 53, src_pod: 'prod-nginx/debug', service: 'kube-system/kube-dns', new_connection: true });
+  t.match(first['allowed_by'], [{ direction: 'egress', policy: 'prod-nginx/allow-dns', rule: 0 }]);
+  t.match(recs[1], { verdict: 'FORWARDED', is_reply: true });
+  const drop = recs.find((x) => x['verdict'] === 'DROPPED')!;
+  t.match(drop, { drop_reason: 'POLICY_DENIED', drop_reason_code: 133, dst_ip: '203.0.113.80' });
+  t.match(drop['denied_by'], [{ direction: 'egress', policies: ['prod-nginx/allow-debug-egress', 'prod-nginx/allow-dns', 'prod-nginx/default-deny'] }]);
+  t.match(r.stderr, /kpf replay: 46 records, 36 forwarded, 10 dropped/);
+});
+
+t.test('1 and 2 workers give the same records', async (t) => {
+  const one = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'json', '--workers', '1']);
+  const two = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'json', '--workers', '2']);
+  t.equal(one.stdout, two.stdout);
+});
+
+t.test('-o compact, jsonpb, summary', async (t) => {
+  const c = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'compact']);
+  t.equal(lines(c.stdout).length, 46);
+  t.match(c.stdout, /^Nov 26 10:00:00\.000: prod-nginx\/debug:41000 \(ID:\d+\) -> kube-system\/kube-dns:53 \(ID:\d+\) policy-verdict:L3-L4 EGRESS ALLOWED \(UDP\)$/m);
+  t.match(c.stdout, /203\.0\.113\.80:80 \(world\) Policy denied DROPPED \(TCP Flags: SYN\)/);
+  const pb = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'jsonpb']);
+  const flows = lines(pb.stdout).map((l) => JSON.parse(l) as { flow: Record<string, unknown>; time: string; node_name: string });
+  t.equal(flows.length, 46);
+  t.match(flows[0], { node_name: 'kpf', time: '2026-11-26T10:00:00.000000000Z', flow: { verdict: 'FORWARDED', IP: { ipVersion: 'IPv4' }, l4: { UDP: { destination_port: 53 } }, Type: 'L3_L4' } });
+  const dropped = flows.find((f) => f.flow['verdict'] === 'DROPPED')!;
+  t.match(dropped.flow, { drop_reason_desc: 'POLICY_DENIED', event_type: { type: 1, sub_type: 133 }, traffic_direction: 'EGRESS' });
+  t.ok(Array.isArray(dropped.flow['egress_denied_by']));
+  t.notOk('index' in dropped.flow, 'no kpf-only fields in jsonpb');
+  const s = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'summary']);
+  t.equal(s.code, 0);
+  t.match(s.stdout, /Records: 46 +forwarded 36 .* dropped 10/);
+  t.match(s.stdout, /DROPPED +POLICY_DENIED +10/);
+  t.match(s.stdout, /prod-nginx\/allow-dns#egress\[0\]/);
+  t.match(s.stdout, /Top dropped flows:\n +6 +10\.244\.\d+\.\d+ -> 203\.0\.113\.80:80 TCP/);
+});
+
+t.test('--write-allowed / --write-dropped write pcaps tcpdump reads', { skip: !haveTcpdump && !requireLive ? 'tcpdump is not installed' : false }, async (t) => {
+  const allowed = path.join(tmp, 'allowed.pcap');
+  const dropped = path.join(tmp, 'dropped.pcap');
+  const metrics = path.join(tmp, 'metrics.prom');
+  const r = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'summary', '--write-allowed', allowed, '--write-dropped', dropped, '--metrics', metrics]);
+  t.equal(r.code, 0, r.stderr);
+  const count = (f: string) => {
+    const p = spawnSync('tcpdump', ['-nn', '-r', f], { encoding: 'utf8' });
+    t.equal(p.status, 0, `tcpdump reads ${path.basename(f)}: ${p.stderr}`);
+    return lines(p.stdout).length;
+  };
+  t.equal(count(allowed), 36);
+  t.equal(count(dropped), 10);
+  const m = readFileSync(metrics, 'utf8');
+  t.match(m, /^kpf_packets_total\{verdict="forwarded"\} 36$/m);
+  t.match(m, /^kpf_packets_total\{verdict="dropped"\} 10$/m);
+  t.match(m, /^kpf_drops_total\{reason="policy_denied"\} 10$/m);
+  t.match(m, /^# TYPE kpf_conntrack_entries gauge$/m);
+});
+
+t.test('a worker killed mid-replay: every record still has a line, with the default verdict', async (t) => {
+  process.env['KPF_TEST_CRASH_BATCH'] = '0';
+  try {
+    const r = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'json', '--workers', '2']);
+    t.equal(r.code, 3, 'degraded run exits 3');
+    const recs = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    t.equal(recs.length, 46, 'no record lost');
+    const failed = recs.filter((x) => x['drop_reason'] === 'WORKER_FAILED');
+    t.ok(failed.length > 0, `${failed.length} records with the default verdict`);
+    t.match(r.stderr, new RegExp(`${failed.length} records got the default verdict \\(DROPPED, WORKER_FAILED\\)`));
+    const open = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'json', '--workers', '2', '--fail-open']);
+    const recs2 = lines(open.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    t.ok(recs2.filter((x) => x['forward_reason'] === 'WORKER_FAILED').length > 0, '--fail-open forwards them');
+  } finally {
+    delete process.env['KPF_TEST_CRASH_BATCH'];
+  }
+});
+
+t.test('a damaged capture: the records before the damage keep their verdicts, exit 3', async (t) => {
+  const bytes = readFileSync(LAB_PCAP);
+  const cut = path.join(tmp, 'cut.pcap');
+  writeFileSync(cut, bytes.subarray(0, 24 + 3 * (16 + 96) + 10)); // header, a few records, a torn one
+  const r = await kpf(['replay', '--lab', cut, '-o', 'json']);
+  t.equal(r.code, 3);
+  const recs = lines(r.stdout);
+  t.ok(recs.length >= 1, `${recs.length} records before the damage`);
+  t.match(r.stderr, /error: .*record index \d+ at byte offset \d+/);
+  const notPcap = path.join(tmp, 'not.pcap');
+  writeFileSync(notPcap, 'hello world, not a capture at all');
+  const bad = await kpf(['replay', '--lab', notPcap]);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /^error: /m);
+  t.notMatch(bad.stderr, /\n\s+at /);
+});
+
+t.test('stdin and usage errors', async (t) => {
+  const r = await kpf(['replay', '--lab', '-', '-o', 'summary'], { stdin: readFileSync(LAB_PCAP, 'latin1') });
+  // the helper passes a string: Latin-1 keeps every byte as it is
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /Records: 46/);
+  t.equal((await kpf(['replay', '--lab'])).code, 2);
+  t.equal((await kpf(['replay', '--lab', LAB_PCAP, '--workers', '0'])).code, 2);
+  t.equal((await kpf(['replay', '--lab', LAB_PCAP, '--batch-size', '10'])).code, 2);
+  t.equal((await kpf(['replay', '--lab', LAB_PCAP, '-o', 'xml'])).code, 2);
+});
+
+t.test('generated traffic: 1 and 2 workers agree, and first packets get the reference evaluator\'s verdict', async (t) => {
+  const { evaluate } = await import('../../src/policy/reference.js');
+  const { loadManifests } = await import('../../src/manifests/index.js');
+  const { buildCluster } = await import('../../src/cluster/build.js');
+  const { labFiles } = await import('../../src/lab/lab.js');
+  const capture = path.join(tmp, 'traffic.pcap');
+  const g = await kpf(['gen', 'traffic', '--lab', '-o', capture, '--packets', '30000', '--flows', '3000', '--seed', '11', '--mix', 'tcp=70,udp=20,icmp=10']);
+  t.equal(g.code, 0, g.stderr);
+  const one = await kpf(['replay', '--lab', capture, '-o', 'json', '--workers', '1', '--batch-size', '1024']);
+  const two = await kpf(['replay', '--lab', capture, '-o', 'json', '--workers', '2', '--batch-size', '2048']);
+  t.equal(one.code, 0, one.stderr);
+  t.ok(one.stdout === two.stdout, 'identical output with 1 and 2 workers and different batch sizes');
+  const recs = lines(one.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(recs.length, 30000);
+  t.ok(recs.every((r, i) => r['index'] === i), 'capture order');
+  const loaded = await loadManifests(labFiles(), {});
+  const cluster = buildCluster(loaded.objects, {}).cluster;
+  let compared = 0;
+  let allowed = 0;
+  for (const r of recs) {
+    if (r['new_connection'] !== true || r['mid_flow_pickup'] === true || r['src_ip'] === undefined) continue;
+    const proto = r['protocol'] === 'ICMPv4' ? 'ICMP' : (r['protocol'] as 'TCP' | 'UDP' | 'ICMPv6');
+    const flow: import('../../src/policy/types.js').Flow = {
+      src: r['src_ip'] as string,
+      dst: r['dst_ip'] as string,
+      protocol: proto,
+      ...(r['src_port'] !== undefined ? { srcPort: r['src_port'] as number, dstPort: r['dst_port'] as number } : {}),
+      ...(r['icmp_type'] !== undefined ? { icmpType: r['icmp_type'] as number, icmpCode: r['icmp_code'] as number } : {}),
+    };
+    const d = evaluate(cluster, flow);
+    const want = d.verdict === 'DROP' ? 'DROPPED' : 'FORWARDED';
+    if (want !== r['verdict']) {
+      t.fail(`record ${r['index']}: ${JSON.stringify(flow)} reference ${d.verdict} (${d.detail}), replay ${r['verdict']}`);
+      break;
+    }
+    compared++;
+    if (want === 'FORWARDED') allowed++;
+  }
+  t.ok(compared > 1000, `${compared} connections compared`);
+  t.ok(allowed > 0 && allowed < compared, `${allowed} allowed, ${compared - allowed} denied`);
+});
