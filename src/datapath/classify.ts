@@ -83,15 +83,17 @@ export const PacketFlag = {
 export const RuleRef = { DENIED: -1, NOT_ISOLATED: -2, NOT_EVALUATED: -3 } as const;
 
 /**
- * Per-packet results of one batch, as typed arrays (transferable between threads).
- *   verdict u8 │ reason u16 │ flags u8 │ egress i32 │ ingress i32 │ srcEp i32 │ dstEp i32 │ srcId u32 │ dstId u32 │ backend i32
+ * Per-packet results of one batch, as columns over one buffer (32 bytes a record), which may be a
+ * SharedArrayBuffer that several workers fill at disjoint indices:
+ *
+ *   egress i32 │ ingress i32 │ srcEp i32 │ dstEp i32 │ srcId u32 │ dstId u32 │ backend i32 │ reason u16 │ verdict u8 │ flags u8
+ *   (each column `capacity` long, in this order)
+ *
  * egress/ingress hold the policy-map entry that allowed the direction, or a RuleRef value.
  */
 export class VerdictBatch {
   count = 0;
-  readonly verdict: Uint8Array;
-  readonly reason: Uint16Array;
-  readonly flags: Uint8Array;
+  readonly buffer: ArrayBufferLike;
   readonly egress: Int32Array;
   readonly ingress: Int32Array;
   readonly srcEp: Int32Array;
@@ -99,23 +101,33 @@ export class VerdictBatch {
   readonly srcId: Uint32Array;
   readonly dstId: Uint32Array;
   readonly backend: Int32Array;
-  constructor(readonly capacity: number) {
-    this.verdict = new Uint8Array(capacity);
-    this.reason = new Uint16Array(capacity);
-    this.flags = new Uint8Array(capacity);
-    this.egress = new Int32Array(capacity);
-    this.ingress = new Int32Array(capacity);
-    this.srcEp = new Int32Array(capacity);
-    this.dstEp = new Int32Array(capacity);
-    this.srcId = new Uint32Array(capacity);
-    this.dstId = new Uint32Array(capacity);
-    this.backend = new Int32Array(capacity);
+  readonly reason: Uint16Array;
+  readonly verdict: Uint8Array;
+  readonly flags: Uint8Array;
+
+  /** Bytes needed for `capacity` records. */
+  static bytes(capacity: number): number {
+    return Math.max(1, capacity) * 32;
   }
-  /** The ArrayBuffers, for transfer to another thread. */
-  buffers(): ArrayBuffer[] {
-    return [this.verdict, this.reason, this.flags, this.egress, this.ingress, this.srcEp, this.dstEp, this.srcId, this.dstId, this.backend].map(
-      (a) => a.buffer as ArrayBuffer,
-    );
+
+  /** A batch over `buffer` (e.g. a SharedArrayBuffer from another thread), or over a new ArrayBuffer. */
+  constructor(
+    readonly capacity: number,
+    buffer?: ArrayBufferLike,
+  ) {
+    const c = Math.max(1, capacity);
+    const b = buffer ?? new ArrayBuffer(VerdictBatch.bytes(c));
+    this.buffer = b;
+    this.egress = new Int32Array(b, 0, c);
+    this.ingress = new Int32Array(b, 4 * c, c);
+    this.srcEp = new Int32Array(b, 8 * c, c);
+    this.dstEp = new Int32Array(b, 12 * c, c);
+    this.srcId = new Uint32Array(b, 16 * c, c);
+    this.dstId = new Uint32Array(b, 20 * c, c);
+    this.backend = new Int32Array(b, 24 * c, c);
+    this.reason = new Uint16Array(b, 28 * c, c);
+    this.verdict = new Uint8Array(b, 30 * c, c);
+    this.flags = new Uint8Array(b, 31 * c, c);
   }
 }
 

@@ -152,6 +152,8 @@ export function decide(s: Snapshot, k: DecideInput, out: Decision, vc?: VerdictC
 
 /** The policy-map lookup behind the verdict cache (entries stamped with the snapshot's revision). */
 function cachedLookup(s: Snapshot, vc: VerdictCache, ep: number, dir: number, remote: number, proto: number, port: number): number {
+  // a direction that is not isolated needs no lookup at all
+  if ((s.policy.isolated[ep]! & (dir === 0 ? 1 : 2)) === 0) return LOOKUP_NOT_ISOLATED;
   const v = vc.lookup(ep, dir, remote, proto, port, s.revision);
   if (v >= 0) return vc.ruleRef - 3;
   const e = lookupPolicy(s.policy, ep, dir, remote, proto, port);

@@ -79,7 +79,10 @@ interface Pending {
   seq: number;
   records: RecordBatch;
   shards: Uint8Array;
-  parts: Array<Promise<VerdictBatch | null>>;
+  /** the batch's verdicts, filled by the workers at the records' indices */
+  verdicts: VerdictBatch;
+  /** per worker: whether its part succeeded */
+  parts: Array<Promise<boolean>>;
 }
 
 function shared<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(src: T, n: number): T {
@@ -144,8 +147,10 @@ export async function replay(
       indices[s]![fill[s]!++] = i;
     }
     const mySeq = seq++;
+    const out = new SharedArrayBuffer(VerdictBatch.bytes(n));
+    const verdicts = new VerdictBatch(n, out);
     const parts = indices.map((idx, w) => {
-      if (idx.length === 0) return Promise.resolve(new VerdictBatch(0));
+      if (idx.length === 0) return Promise.resolve(true);
       const crash = opts.crashBatch === mySeq && w === 0;
       return pool
         .run(w, {
@@ -160,13 +165,15 @@ export async function replay(
           tsNsec,
           indices: idx,
           count: idx.length,
+          out,
+          records: n,
           ...(crash ? { crash: true } : {}),
         })
         .then(
-          (r) => r.verdicts,
+          () => true,
           () => {
             summary.workerFailures++;
-            return null;
+            return false;
           },
         );
     });
@@ -183,44 +190,33 @@ export async function replay(
       ifaces: b.ifaces.slice(0, n),
       fileOffsets: b.fileOffsets.slice(0, n),
     };
-    return { seq: mySeq, records, shards, parts };
+    return { seq: mySeq, records, shards, verdicts, parts };
   };
 
   const complete = async (p: Pending): Promise<void> => {
-    const parts = await Promise.all(p.parts);
+    const ok = await Promise.all(p.parts);
     const n = p.records.count;
-    const out = new VerdictBatch(n);
-    const pos = new Uint32Array(W);
+    const out = p.verdicts;
     let defaulted = 0;
-    for (let i = 0; i < n; i++) {
-      const w = p.shards[i]!;
-      const r = parts[w];
-      if (!r) {
+    if (ok.some((x) => !x)) {
+      for (let i = 0; i < n; i++) {
+        if (ok[p.shards[i]!]) continue;
         out.verdict[i] = opts.failOpen ? PacketVerdict.FORWARDED : PacketVerdict.DROPPED;
         out.reason[i] = WORKER_FAILED;
+        out.flags[i] = 0;
         out.egress[i] = RuleRef.NOT_EVALUATED;
         out.ingress[i] = RuleRef.NOT_EVALUATED;
+        out.srcEp[i] = out.dstEp[i] = 0;
+        out.srcId[i] = out.dstId[i] = 0;
         out.backend[i] = -1;
         defaulted++;
-        continue;
       }
-      const j = pos[w]!++;
-      out.verdict[i] = r.verdict[j]!;
-      out.reason[i] = r.reason[j]!;
-      out.flags[i] = r.flags[j]!;
-      out.egress[i] = r.egress[j]!;
-      out.ingress[i] = r.ingress[j]!;
-      out.srcEp[i] = r.srcEp[j]!;
-      out.dstEp[i] = r.dstEp[j]!;
-      out.srcId[i] = r.srcId[j]!;
-      out.dstId[i] = r.dstId[j]!;
-      out.backend[i] = r.backend[j]!;
     }
     out.count = n;
-    for (let i = 0; i < n; i++) {
-      if (out.verdict[i] === PacketVerdict.FORWARDED) summary.forwarded++;
-      else summary.dropped++;
-    }
+    let fwd = 0;
+    for (let i = 0; i < n; i++) if (out.verdict[i] === PacketVerdict.FORWARDED) fwd++;
+    summary.forwarded += fwd;
+    summary.dropped += n - fwd;
     summary.records += n;
     summary.defaultVerdicts += defaulted;
     await sink.batch({ records: p.records, verdicts: out, defaulted });

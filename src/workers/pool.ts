@@ -22,8 +22,6 @@ export interface PoolOptions {
 
 export class ShardedPool {
   private readonly pools: Piscina[];
-  /** per shard: the last task submitted; the next one starts only after it (conntrack needs batches in order) */
-  private readonly tails: Array<Promise<unknown>>;
   constructor(readonly opts: PoolOptions) {
     const filename = workerFile();
     this.pools = Array.from(
@@ -34,11 +32,11 @@ export class ShardedPool {
           minThreads: 1,
           maxThreads: 1,
           concurrentTasksPerWorker: 1,
+          stricterFIFO: true,
           idleTimeout: 60_000,
           ...(opts.workerHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.workerHeapMb } } : {}),
         }),
     );
-    this.tails = this.pools.map(() => Promise.resolve());
   }
 
   get size(): number {
@@ -46,17 +44,12 @@ export class ShardedPool {
   }
 
   /**
-   * Runs a task on a shard's thread, strictly after the shard's previous task: piscina does not promise to run a
-   * pool's queued tasks in submission order, and a shard's conntrack must see its packets in capture order.
+   * Runs a task on a shard's thread. Tasks of a shard run in submission order (`stricterFIFO`: without it piscina
+   * puts a task it could not hand to the busy thread at the tail of its queue, behind later ones), so a shard's
+   * conntrack sees its packets in capture order while further batches wait queued in the thread's pool.
    */
   run(shard: number, task: VerdictTask): Promise<VerdictTaskResult> {
-    const pool = this.pools[shard]!;
-    const p = this.tails[shard]!.then(
-      () => pool.run(task) as Promise<VerdictTaskResult>,
-      () => pool.run(task) as Promise<VerdictTaskResult>,
-    );
-    this.tails[shard] = p.catch(() => undefined);
-    return p;
+    return this.pools[shard]!.run(task) as Promise<VerdictTaskResult>;
   }
 
   /** Each worker's counters (null for a worker that has classified nothing since it started). */

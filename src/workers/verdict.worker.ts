@@ -21,12 +21,17 @@ export interface VerdictTask {
   /** record indices of this worker's shard, in capture order */
   indices: Uint32Array;
   count: number;
+  /** the batch's verdicts (VerdictBatch layout over a SharedArrayBuffer): this worker fills its indices */
+  out: SharedArrayBuffer;
+  /** records in the batch (the capacity of `out`) */
+  records: number;
   /** test hook: the worker exits while holding this task */
   crash?: boolean;
 }
 
 export interface VerdictTaskResult {
-  verdicts: VerdictBatch;
+  /** records classified */
+  count: number;
 }
 
 /** What a worker has counted since it started (asked for once, at the end of a run). */
@@ -54,16 +59,15 @@ export default function classifyTask(task: VerdictTask | { stats: true }): Verdi
   }
   if (!classifier) classifier = new Classifier(snapshot, task.options);
   const c = classifier;
-  const out = new VerdictBatch(task.count);
+  const out = new VerdictBatch(task.records, task.out);
   const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, indices } = task;
   for (let j = 0; j < task.count; j++) {
     const i = indices[j]!;
     c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
-    c.classify(linkTypes[i]!, buf, offsets[i]!, capLens[i]!, wireLens[i]!, out, j);
+    c.classify(linkTypes[i]!, buf, offsets[i]!, capLens[i]!, wireLens[i]!, out, i);
   }
-  out.count = task.count;
   c.ct.sweep(undefined, 64);
-  return { verdicts: out };
+  return { count: task.count };
 }
 
 function stats(): WorkerStats | null {
