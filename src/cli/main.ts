@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   matrix: { summary: 'reachability truth table of pods and Services', load: () => import('./commands/matrix.js') },
   gen: { summary: "generate captures: the lab's traffic, or synthetic traffic for a cluster", load: () => import('./commands/gen.js') },
   replay: { summary: 'replay a pcap/pcapng capture: a verdict for every packet, and the rule that decided it', load: () => import('./commands/replay.js') },
+  bench: { summary: 'generate a capture for a synthetic cluster and replay it: packets/s per worker count', load: () => import('./commands/bench.js') },
   lab: { summary: 'the network-policies-by-example lab, step by step, against its stated results', load: () => import('./commands/lab.js') },
 };
 
