@@ -1,0 +1,62 @@
+/**
+ * kpf replay side by side with ../shared/peers in one run, on the peers' capture and its manifests: tcpdump's BPF
+ * filter (`-w /dev/null`), the C reference classifier, naive JS (Map + string keys), typed-array JS — and kpf replay
+ * with 1 and 2 workers (`-o summary`, whole process, as a user runs it). Ratios are within this run only.
+ *
+ *   npm run build && node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/replay/peers.bench.ts
+ *   env: N (2000000), RUNS (3), KPF_PEERS_DIR (../shared/peers beside the checkout)
+ *
+ * The peers' policy is stateless (replies are judged like requests) and kpf's is connection-oriented, so the
+ * allowed counts differ: compare costs, not verdicts (peers/README.md).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PEERS_DIR } from '../common.js';
+
+const N = Number(process.env['N'] ?? 2_000_000);
+const RUNS = Number(process.env['RUNS'] ?? 3);
+const work = join(tmpdir(), `kpf-peers-bench-${N}`);
+const pcap = join(work, 'pods.pcap');
+if (!existsSync(pcap)) execFileSync('node', [join(PEERS_DIR, 'gen-pcap.js'), work], { env: { ...process.env, N: String(N), FRAME: '64', FLOWS: '50000', SEED: '1' }, stdio: 'ignore' });
+const filter = execFileSync('cat', [join(work, 'filter.bpf')], { encoding: 'utf8' }).trim();
+const classifyBin = join(work, 'classify');
+if (!existsSync(classifyBin)) execFileSync('gcc', ['-O2', '-o', classifyBin, join(PEERS_DIR, 'classify.c')]);
+const kpf = resolve(fileURLToPath(new URL('../../bin/kpf.js', import.meta.url)));
+const haveTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
+
+function wall(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return (performance.now() - t0) / 1000;
+}
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const variants: Array<[string, string, string[]]> = [
+  ...(haveTcpdump ? ([['tcpdump BPF filter -w /dev/null', 'tcpdump', ['-r', pcap, '-w', '/dev/null', filter]]] as Array<[string, string, string[]]>) : []),
+  ['C reference classifier', classifyBin, [pcap, join(work, 'policy.txt')]],
+  ['node naive (Map, string keys)', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'map']],
+  ['node typed-array open addressing', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'oa']],
+  ['kpf replay, 1 worker', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), pcap, '-o', 'summary', '--workers', '1']],
+  ['kpf replay, 2 workers', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), pcap, '-o', 'summary', '--workers', '2']],
+];
+execFileSync('cat', [pcap], { stdio: 'ignore' }); // page cache
+const results = new Map<string, number>();
+for (const [name, cmd, args] of variants) {
+  const ts: number[] = [];
+  for (let r = 0; r < RUNS; r++) ts.push(wall(cmd, args));
+  results.set(name, median(ts));
+}
+const ref = results.get('tcpdump BPF filter -w /dev/null');
+const c = results.get('C reference classifier')!;
+console.log(`${N} records of 64 B, median of ${RUNS} runs, whole process (Mpps = records / wall seconds)`);
+for (const [name, s] of results) {
+  console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  ${(N / s / 1e6).toFixed(2).padStart(6)} Mpps  vs C ${(c / s).toFixed(2)}${ref ? `  vs tcpdump ${(ref / s).toFixed(2)}` : ''}`);
+}
+if (!haveTcpdump) console.log('tcpdump is not installed: its variant was skipped');
