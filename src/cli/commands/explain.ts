@@ -10,6 +10,12 @@ import { COMMON_OPTIONS, LOAD_OPTIONS, SEMANTICS_OPTIONS, describeSemantics, par
 import type { Io } from '../io.js';
 import { loadFromFlags, printDiagnostics } from '../load.js';
 import { outputFormat, toJson } from '../output.js';
+import type { Cluster } from '../../cluster/model.js';
+import type { SemanticsOptions } from '../../core/options.js';
+import { dropReasonToString } from '../../core/enums.js';
+import { Decision, Verdict, Why, decide } from '../../datapath/decide.js';
+import { addressWords, compile, DIR_INGRESS } from '../../policy/compile.js';
+import { buildSnapshot } from '../../policy/snapshot.js';
 import { describeNamed, resolveEndpoint } from '../resolve.js';
 
 export const HELP = `Explain whether one connection is allowed, and why.
@@ -22,6 +28,40 @@ A Service destination is translated to a backend as kube-proxy would (the backen
 `;
 
 const PROTOS: Record<string, FlowProtocol> = { TCP: 'TCP', UDP: 'UDP', SCTP: 'SCTP', ICMP: 'ICMP', ICMPV6: 'ICMPv6' };
+
+const PROTO_NUM: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58 };
+const WHY: Record<number, string> = { [Why.POLICY]: 'policy', [Why.LOOPBACK]: 'loopback', [Why.NODE_INGRESS]: 'node_ingress', [Why.HAIRPIN]: 'hairpin', [Why.ICMPV6_ND]: 'icmpv6_nd', [Why.ICMP_ALLOW]: 'icmp_allow' };
+
+/** The same connection through the compiled dataplane (identities, ipcache, policy maps), for comparison. */
+function compiledVerdict(c: Cluster, f: Flow, sem: SemanticsOptions): { verdict: 'FORWARDED' | 'DROPPED'; reason: string; entries: string[] } {
+  const compiled = compile(c, { semantics: sem });
+  const snap = buildSnapshot(compiled, { shared: false });
+  const [s0, s1, s2, s3] = addressWords(f.src);
+  const [d0, d1, d2, d3] = addressWords(f.dst);
+  const dd = decide(
+    snap,
+    {
+      family: f.src.includes(':') ? 6 : 4,
+      proto: typeof f.protocol === 'number' ? f.protocol : PROTO_NUM[f.protocol]!,
+      src0: s0, src1: s1, src2: s2, src3: s3,
+      dst0: d0, dst1: d1, dst2: d2, dst3: d3,
+      sport: f.srcPort ?? 0,
+      dport: f.dstPort ?? 0,
+      icmpType: f.icmpType ?? 0,
+    },
+    new Decision(),
+  );
+  const entries: string[] = [];
+  for (const e of [dd.egressEntry, dd.ingressEntry]) {
+    if (e < 0) continue;
+    for (const r of compiled.entries[e]!.rows) {
+      const row = compiled.rows[r]!;
+      entries.push(`${compiled.policyNames[row.policy]}#${row.dir === DIR_INGRESS ? 'ingress' : 'egress'}[${row.rule}]`);
+    }
+  }
+  if (dd.verdict === Verdict.DROP) return { verdict: 'DROPPED', reason: dropReasonToString(dd.reason), entries };
+  return { verdict: 'FORWARDED', reason: WHY[dd.reason] ?? '', entries: [...new Set(entries)] };
+}
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values: v } = parse(
@@ -98,11 +138,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     ...(protocol === 'ICMP' || protocol === 'ICMPv6' ? { icmpType: num('icmp-type') ?? (protocol === 'ICMP' ? 8 : 128), icmpCode: 0 } : {}),
   };
   const d = evaluate(c, flow, sem);
+  const dp = compiledVerdict(c, flow, sem);
+  const agree = (d.verdict === 'DROP') === (dp.verdict === 'DROPPED');
   if (fmt === 'json') {
-    io.stdout.write(toJson({ from: describeNamed(from), to: describeNamed(to), semantics: describeSemantics(sem), evaluator: 'reference', decision: d }));
-    return 0;
+    io.stdout.write(toJson({ from: describeNamed(from), to: describeNamed(to), semantics: describeSemantics(sem), evaluator: 'reference', decision: d, dataplane: { ...dp, agrees: agree } }));
+    return agree ? 0 : 1;
   }
-  io.stdout.write(`From: ${describeNamed(from)}\nTo:   ${describeNamed(to)}\n`);
-  io.stdout.write(renderDecision(d));
-  return 0;
+  const text = renderDecision(d);
+  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  io.stdout.write(`Compiled dataplane: ${dp.verdict}${dp.reason ? ` (${dp.reason})` : ''}${dp.entries.length ? `; policy-map entries: ${dp.entries.join(', ')}` : ''}${agree ? '' : '   ← DIFFERS from the reference evaluator: please report this'}\n`);
+  return agree ? 0 : 1;
 }
