@@ -1,7 +1,7 @@
 /**
  * Cluster-independent lint warnings (semantics.md §7) on a valid NetworkPolicy, as written (before defaulting):
  * `egress: []` without policyTypes (E5), rules for a direction not in policyTypes (E32), a repeated policy type,
- * overlapping `except` entries. Warnings never block. Lint that needs the cluster (selectors matching nothing, DNS,
+ * overlapping `except` entries, egress named ports whose peers are only ipBlocks (E10). Warnings never block. Lint that needs the cluster (selectors matching nothing, DNS,
  * named ports, hostNetwork) lives in the policy stage.
  */
 import type { Diagnostic } from '../core/errors.js';
@@ -57,5 +57,20 @@ export function lintNetworkPolicy(o: RawNetworkPolicy, lineOf: LineOf, file: str
       });
     });
   }
+  // E10: an egress named port resolves on the destination pod; peers that are only ipBlocks name addresses, which
+  // are pods only under --ipblock-pods=match and only when a pod holds one of them
+  (spec.egress ?? []).forEach((rule, i) => {
+    const peers = rule.to ?? [];
+    if (peers.length === 0 || !peers.every((p) => p.ipBlock)) return;
+    (rule.ports ?? []).forEach((pp, j) => {
+      if (typeof pp.port === 'string') {
+        warn(
+          'KPF_WARN_NAMED_PORT_IPBLOCK',
+          `spec.egress[${i}].ports[${j}].port`,
+          `named port "${pp.port}" resolves on the destination pod, but the peers of this rule are only ipBlocks: it matches only pods inside them (--ipblock-pods=match), never other addresses`,
+        );
+      }
+    });
+  });
   return out;
 }

@@ -50,7 +50,7 @@ const v4 = (src: string, dst: string, proto: number, l4: Bytes, extra: Partial<P
 const F = PacketVerdict.FORWARDED;
 const D = PacketVerdict.DROPPED;
 
-t.test('TCP: a connection the policies allow, its replies, and the reverse direction they deny', async (t) => {
+t.test('E24 TCP: a connection the policies allow, its replies, and the reverse direction they deny', async (t) => {
   const c = await labCluster(4);
   const cl = new Classifier(snap(c));
   const debug = ipOf(c, 'prod-nginx', 'debug');
@@ -71,7 +71,7 @@ t.test('TCP: a connection the policies allow, its replies, and the reverse direc
   t.equal(cl.counters.policyEvaluations, 2);
 });
 
-t.test('Service NAT: request to the ClusterIP, replies from the ClusterIP or from the backend', async (t) => {
+t.test('E21/E24 Service NAT: request to the ClusterIP, replies from the ClusterIP or from the backend', async (t) => {
   const c = await labCluster(2);
   const cl = new Classifier(snap(c));
   const debug = ipOf(c, 'prod-nginx', 'debug');
@@ -94,7 +94,7 @@ t.test('Service NAT: request to the ClusterIP, replies from the ClusterIP or fro
   t.same(r[4], [D, DropReason.POLICY_DENIED, PacketFlag.NEW]);
 });
 
-t.test('ICMP: echo replies, errors related to a flow, errors about nothing', async (t) => {
+t.test('E14/E25 ICMP: echo replies, errors related to a flow, errors about nothing', async (t) => {
   const c = await labCluster(4);
   const cl = new Classifier(snap(c));
   const debug = ipOf(c, 'prod-nginx', 'debug');
@@ -123,7 +123,7 @@ t.test('ICMP: echo replies, errors related to a flow, errors about nothing', asy
   t.same(again[0], [D, DropReason.POLICY_DENIED, PacketFlag.NEW], 'coredns → debug echo request is a new flow, denied by debug\'s ingress');
 });
 
-t.test('fragments follow the first fragment', async (t) => {
+t.test('E30 fragments follow the first fragment', async (t) => {
   const c = await labCluster(4);
   const cl = new Classifier(snap(c));
   const debug = ipOf(c, 'prod-nginx', 'debug');
@@ -163,7 +163,7 @@ t.test('mid-flow pickup: observed (default), either, off', async (t) => {
   t.same(off[0], [D, DropReason.CT_TRUNCATED_OR_INVALID_HEADER, 0], 'off: INVALID, and debug is isolated');
 });
 
-t.test('non-IP frames and IPv6 neighbour discovery bypass policy', async (t) => {
+t.test('E15/E29 non-IP frames and IPv6 neighbour discovery bypass policy', async (t) => {
   const c = await labCluster(1);
   const s = snap(c);
   const r = run(new Classifier(s), [
@@ -185,7 +185,7 @@ t.test('malformed frames are dropped with their reason', async (t) => {
   t.equal(r[0]![1], DropReason.INVALID_PACKET_DROPPED);
 });
 
-t.test('revision swap: established connections keep their verdict, or are re-evaluated', async (t) => {
+t.test('E26 revision swap: established connections keep their verdict, or are re-evaluated', async (t) => {
   const open = await labCluster(4);
   const closed = await labCluster(1);
   const debug = ipOf(open, 'prod-nginx', 'debug');
@@ -206,7 +206,7 @@ t.test('revision swap: established connections keep their verdict, or are re-eva
   }
 });
 
-t.test('a batch is classified under one revision: swaps between batches give old or new verdicts, never a mix', async (t) => {
+t.test('E31 a batch is classified under one revision: swaps between batches give old or new verdicts, never a mix', async (t) => {
   const open = await labCluster(4);
   const closed = await labCluster(1);
   const debug = ipOf(open, 'prod-nginx', 'debug');

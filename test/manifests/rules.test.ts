@@ -111,6 +111,7 @@ const rows: Row[] = [
   { id: 'E32 unlisted dir', doc: np('{policyTypes: [Egress], ingress: [{}]}'), path: 'spec.ingress', msg: 'ingress rules have no effect', severity: 'warning', loaded: true },
   { id: 'E32 unlisted egress', doc: np('{policyTypes: [Ingress], egress: [{}]}'), path: 'spec.egress', msg: 'egress rules have no effect', severity: 'warning', loaded: true },
   { id: 'V24 [Ingress,Ingress]', doc: np('{policyTypes: [Ingress, Ingress]}'), path: 'spec.policyTypes[1]', msg: 'duplicate policy type "Ingress"', severity: 'warning', loaded: true },
+  { id: 'Lint named port to ipBlocks', doc: np('{policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}], ports: [{port: http}]}]}'), path: 'spec.egress[0].ports[0].port', msg: 'named port "http" resolves on the destination pod', severity: 'warning', loaded: true },
   { id: 'Lint overlapping except', doc: peer('{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.1.2.0/24]}}'), path: 'spec.ingress[0].from[0].ipBlock.except[1]', msg: 'overlaps except[0]', severity: 'warning', loaded: true },
   { id: 'X6 unsupported kind', doc: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n', path: '', msg: 'skipped 1 object of unsupported kinds (ConfigMap ×1)', severity: 'notice' },
 ];
