@@ -5,19 +5,16 @@
  * dropped packet (reason, direction, the isolating policies) and by the reference evaluator's account of the
  * connection.
  */
-import { buildCluster } from '../cluster/build.js';
-import type { Cluster } from '../cluster/model.js';
-import { ManifestError } from '../core/errors.js';
 import { DEFAULT_SEMANTICS, type SemanticsOptions } from '../core/options.js';
 import { labCaptureBytes, labTraffic, loadLabCluster, type LabExchange } from '../gen/lab.js';
-import { loadManifests } from '../manifests/index.js';
 import { compile, type Compiled } from '../policy/compile.js';
 import { evaluate } from '../policy/reference.js';
 import { buildSnapshot } from '../policy/snapshot.js';
 import type { Flow } from '../policy/types.js';
 import { replay, type ReplayOptions } from '../replay/engine.js';
 import { RecordContext, type FlowRecord } from '../replay/records.js';
-import { CHECK_LABELS, LAB_STEPS, labFiles, type Check, type LabStep, type Outcome } from './lab.js';
+import { CHECK_LABELS, LAB_STEPS, type Check, type LabStep, type Outcome } from './lab.js';
+import { loadStepCluster } from './run.js';
 
 export interface ExchangeResult {
   exchange: LabExchange;
@@ -65,12 +62,7 @@ export async function runLabReplay(sem: SemanticsOptions = DEFAULT_SEMANTICS, re
   const out: ReplayStep[] = [];
   let previous = new Set<string>();
   for (const step of LAB_STEPS) {
-    const files = labFiles(step.index);
-    const loaded = await loadManifests(files, {});
-    const built = buildCluster(loaded.objects, {});
-    const diags = [...loaded.diagnostics, ...built.diagnostics];
-    if (diags.some((d) => d.severity === 'error')) throw new ManifestError(diags);
-    const cluster: Cluster = built.cluster;
+    const { files, cluster } = await loadStepCluster(step.index);
     const compiled = compile(cluster, { semantics: sem });
     const snapshot = buildSnapshot(compiled, { shared: true });
     const ctx = new RecordContext(compiled, snapshot);

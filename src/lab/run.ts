@@ -102,20 +102,26 @@ export function runProcedure(cluster: Cluster, step: LabStep, judge: Judge): Che
   return out;
 }
 
+/** The cluster of a lab step: its manifests and every earlier step's. */
+export async function loadStepCluster(index: number): Promise<{ files: string[]; cluster: Cluster }> {
+  const files = labFiles(index);
+  const loaded = await loadManifests(files, {});
+  const built = buildCluster(loaded.objects, {});
+  const diags = [...loaded.diagnostics, ...built.diagnostics];
+  if (diags.some((d) => d.severity === 'error')) throw new ManifestError(diags);
+  return { files, cluster: built.cluster };
+}
+
 /** Builds the cluster of every step (cumulatively) and runs the procedure after each. */
 export async function runLab(sem: SemanticsOptions = DEFAULT_SEMANTICS, makeJudge: JudgeFactory = referenceJudge): Promise<StepResult[]> {
   const out: StepResult[] = [];
   for (const step of LAB_STEPS) {
-    const files = labFiles(step.index);
-    const loaded = await loadManifests(files, {});
-    const built = buildCluster(loaded.objects, {});
-    const diags = [...loaded.diagnostics, ...built.diagnostics];
-    if (diags.some((d) => d.severity === 'error')) throw new ManifestError(diags);
+    const { files, cluster } = await loadStepCluster(step.index);
     out.push({
       step,
       files,
-      policies: built.cluster.policies.map((p) => `${p.namespace}/${p.name}`),
-      results: runProcedure(built.cluster, step, makeJudge(built.cluster, sem)),
+      policies: cluster.policies.map((p) => `${p.namespace}/${p.name}`),
+      results: runProcedure(cluster, step, makeJudge(cluster, sem)),
     });
   }
   return out;

@@ -6,6 +6,8 @@ import { parseIP } from '../core/ip.js';
 import { LpmTable, cidrWords, type LpmEntry } from '../datapath/lpm.js';
 import { buildPolicyMap } from '../datapath/policy-map.js';
 import { SemanticsBits, hashAddr, type RuleTable, type ServiceTable, type Snapshot } from '../datapath/snapshot.js';
+import type { DecideInput } from '../datapath/decide.js';
+import type { Flow } from './types.js';
 import { addressWords, type Compiled } from './compile.js';
 
 function arr<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(
@@ -140,4 +142,21 @@ export function buildSnapshot(c: Compiled, opts: { shared?: boolean } = {}): Sna
   for (const t of sem.icmpv6Bypass) icmpv6Bypass[t >>> 5] = (icmpv6Bypass[t >>> 5]! | (1 << (t & 31))) >>> 0;
 
   return { revision: c.revision, ipcache, ipIdentity, ipEndpoint, ipNode, endpointNode, policy, rules, services, flags, icmpv6Bypass };
+}
+
+const PROTO_NUM: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58 };
+
+/** A reference-evaluator Flow as the dataplane's decision input (for explain and the differential tests). */
+export function decideInputOf(f: Flow): DecideInput {
+  const [s0, s1, s2, s3] = addressWords(f.src);
+  const [d0, d1, d2, d3] = addressWords(f.dst);
+  return {
+    family: f.src.includes(':') ? 6 : 4,
+    proto: typeof f.protocol === 'number' ? f.protocol : PROTO_NUM[f.protocol]!,
+    src0: s0, src1: s1, src2: s2, src3: s3,
+    dst0: d0, dst1: d1, dst2: d2, dst3: d3,
+    sport: f.srcPort ?? 0,
+    dport: f.dstPort ?? 0,
+    icmpType: f.icmpType ?? 0,
+  };
 }

@@ -16,9 +16,9 @@ import { DropReason } from '../../src/core/enums.js';
 import { DEFAULT_SEMANTICS, type SemanticsOptions } from '../../src/core/options.js';
 import { Decision, Verdict, Why, decide, type DecideInput } from '../../src/datapath/decide.js';
 import type { KubeObject, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule } from '../../src/manifests/types.js';
-import { addressWords, compile } from '../../src/policy/compile.js';
+import { compile } from '../../src/policy/compile.js';
 import { evaluate } from '../../src/policy/reference.js';
-import { buildSnapshot } from '../../src/policy/snapshot.js';
+import { buildSnapshot, decideInputOf } from '../../src/policy/snapshot.js';
 import type { Decision as RefDecision, Flow } from '../../src/policy/types.js';
 import { expr, netpol, npPort, ns, peer, pod, port, rule, sel, svc, svcPort } from '../helpers/objects.js';
 
@@ -185,21 +185,7 @@ function flowOf(pick: FlowPick, srcs: string[], dsts: string[]): Flow | null {
   return { src, dst, protocol, srcPort: pick.sport, dstPort: DPORTS[pick.dport]! };
 }
 
-const PROTO_NUM: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58 };
-
-function inputOf(f: Flow): DecideInput {
-  const [s0, s1, s2, s3] = addressWords(f.src);
-  const [d0, d1, d2, d3] = addressWords(f.dst);
-  return {
-    family: f.src.includes(':') ? 6 : 4,
-    proto: typeof f.protocol === 'number' ? f.protocol : PROTO_NUM[f.protocol]!,
-    src0: s0, src1: s1, src2: s2, src3: s3,
-    dst0: d0, dst1: d1, dst2: d2, dst3: d3,
-    sport: f.srcPort ?? 0,
-    dport: f.dstPort ?? 0,
-    icmpType: f.icmpType ?? 0,
-  };
-}
+const inputOf = (f: Flow): DecideInput => decideInputOf(f);
 
 /** The reference decision in the compiled dataplane's terms. */
 export function expectedCode(d: RefDecision): string {

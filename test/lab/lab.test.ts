@@ -59,3 +59,23 @@ t.test('kpf lab command', async (t) => {
   t.equal(off.code, 1, 'a result differing from the lab exits 1');
   t.match(off.stdout, /MISMATCH/);
 });
+
+t.test('the lab replayed through the replay engine gives every Results line of the lab text', { skip: present ? false : `lab text not found at ${LAB_TEXT}` }, async (t) => {
+  const { runLabReplay } = await import('../../src/lab/replay.js');
+  const blocks = parseLabResults(readFileSync(LAB_TEXT, 'utf8'));
+  for (const workers of [1, 2]) {
+    const steps = await runLabReplay(undefined, { workers });
+    const policySteps = steps.filter((s) => s.step.index >= 1 && s.step.index <= 4);
+    blocks.forEach((block, i) => {
+      const step = policySteps[i]!;
+      for (const [check, outcome] of Object.entries(block)) {
+        const r = step.checks.find((x) => x.check === check);
+        t.equal(r?.outcome, outcome, `${workers} worker(s), step ${step.step.index}: ${check} is ${outcome}`);
+        if (outcome === 'failed') t.match(r?.why, /DROPPED POLICY_DENIED/, 'the failure is explained by a dropped packet');
+      }
+    });
+    t.ok(steps.every((s) => s.checks.every((c) => c.ok)), 'no mismatch anywhere');
+    const last = steps[steps.length - 1]!;
+    t.equal(last.checks.find((c) => c.check === 'otherNs')?.outcome, 'working');
+  }
+});

@@ -14,8 +14,8 @@ import type { Cluster } from '../../cluster/model.js';
 import type { SemanticsOptions } from '../../core/options.js';
 import { dropReasonToString } from '../../core/enums.js';
 import { Decision, Verdict, Why, decide } from '../../datapath/decide.js';
-import { addressWords, compile, DIR_INGRESS } from '../../policy/compile.js';
-import { buildSnapshot } from '../../policy/snapshot.js';
+import { compile, DIR_INGRESS } from '../../policy/compile.js';
+import { buildSnapshot, decideInputOf } from '../../policy/snapshot.js';
 import { describeNamed, resolveEndpoint } from '../resolve.js';
 
 export const HELP = `Explain whether one connection is allowed, and why.
@@ -29,28 +29,13 @@ A Service destination is translated to a backend as kube-proxy would (the backen
 
 const PROTOS: Record<string, FlowProtocol> = { TCP: 'TCP', UDP: 'UDP', SCTP: 'SCTP', ICMP: 'ICMP', ICMPV6: 'ICMPv6' };
 
-const PROTO_NUM: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58 };
 const WHY: Record<number, string> = { [Why.POLICY]: 'policy', [Why.LOOPBACK]: 'loopback', [Why.NODE_INGRESS]: 'node_ingress', [Why.HAIRPIN]: 'hairpin', [Why.ICMPV6_ND]: 'icmpv6_nd', [Why.ICMP_ALLOW]: 'icmp_allow' };
 
 /** The same connection through the compiled dataplane (identities, ipcache, policy maps), for comparison. */
 function compiledVerdict(c: Cluster, f: Flow, sem: SemanticsOptions): { verdict: 'FORWARDED' | 'DROPPED'; reason: string; entries: string[] } {
   const compiled = compile(c, { semantics: sem });
   const snap = buildSnapshot(compiled, { shared: false });
-  const [s0, s1, s2, s3] = addressWords(f.src);
-  const [d0, d1, d2, d3] = addressWords(f.dst);
-  const dd = decide(
-    snap,
-    {
-      family: f.src.includes(':') ? 6 : 4,
-      proto: typeof f.protocol === 'number' ? f.protocol : PROTO_NUM[f.protocol]!,
-      src0: s0, src1: s1, src2: s2, src3: s3,
-      dst0: d0, dst1: d1, dst2: d2, dst3: d3,
-      sport: f.srcPort ?? 0,
-      dport: f.dstPort ?? 0,
-      icmpType: f.icmpType ?? 0,
-    },
-    new Decision(),
-  );
+  const dd = decide(snap, decideInputOf(f), new Decision());
   const entries: string[] = [];
   for (const e of [dd.egressEntry, dd.ingressEntry]) {
     if (e < 0) continue;

@@ -3,7 +3,7 @@
  * the manifest each step applies, the policies in force, and the results of the lab's connectivity procedure
  * next to the Results lines the lab states, with the reason for every failure. Exit 1 when any result differs.
  */
-import { DEFAULT_SEMANTICS, type SemanticsOptions } from '../../core/options.js';
+import { DEFAULT_SEMANTICS } from '../../core/options.js';
 import { runLabReplay, type ReplayStep } from '../../lab/replay.js';
 import { runLab, type StepResult } from '../../lab/run.js';
 import { DIR_INGRESS } from '../../policy/compile.js';
@@ -53,56 +53,68 @@ function entriesAdded(s: ReplayStep): string {
   return lines.join('\n') + '\n';
 }
 
-export async function run(argv: string[], io: Io): Promise<number> {
-  const { values: v } = parse(argv, { ...COMMON_OPTIONS, ...SEMANTICS_OPTIONS, reference: { type: 'boolean' }, workers: { type: 'string' } }, false);
-  if (v['help']) {
-    io.stdout.write(HELP);
-    return 0;
-  }
-  const fmt = outputFormat(v['output'], ['text', 'json']);
-  const sem = semanticsFrom(v);
+/** One step as both evaluators report it, for printing. */
+interface StepView {
+  index: number;
+  title: string;
+  file: string;
+  policies: string[];
+  added?: string[];
+  entries?: string;
+  checks: Array<{ check: string; label: string; outcome: string; expected?: string; ok: boolean; why?: string; packets?: number; dropped?: number }>;
+}
+
+function fromReplay(s: ReplayStep): StepView {
+  return {
+    index: s.step.index,
+    title: s.step.title,
+    file: s.step.file,
+    policies: s.policies,
+    added: s.added,
+    ...(s.added.length ? { entries: entriesAdded(s) } : {}),
+    checks: s.checks.map((r) => ({
+      check: r.check,
+      label: r.label,
+      outcome: r.outcome,
+      ...(r.expected ? { expected: r.expected } : {}),
+      ok: r.ok,
+      ...(r.why ? { why: r.why } : {}),
+      packets: r.exchanges.reduce((a, e) => a + e.forwarded + e.dropped, 0),
+      dropped: r.exchanges.reduce((a, e) => a + e.dropped, 0),
+    })),
+  };
+}
+
+function fromReference(s: StepResult): StepView {
+  return {
+    index: s.step.index,
+    title: s.step.title,
+    file: s.step.file,
+    policies: s.policies,
+    checks: s.results.map((r) => ({
+      check: r.check,
+      label: r.label,
+      outcome: r.outcome,
+      ...(r.expected ? { expected: r.expected } : {}),
+      ok: r.ok,
+      ...(r.outcome === 'failed' ? { why: why(r) } : {}),
+    })),
+  };
+}
+
+function why(r: StepResult['results'][number]): string {
+  const failed = r.steps.find((s) => !s.allowed);
+  return failed ? `${failed.what}: ${failed.detail}` : '';
+}
+
+function printText(io: Io, steps: StepView[], heading: string): void {
   const w = (s: string) => io.stdout.write(s);
-  const d = describeSemantics(sem);
-  const dflt = describeSemantics(DEFAULT_SEMANTICS);
-  const changed = Object.entries(d).filter(([k, x]) => dflt[k] !== x);
-  const switches = changed.length ? `; ${changed.map(([k, x]) => `--${k}=${x}`).join(' ')}` : '';
-  if (v['reference']) return runReference(sem, fmt, io, switches);
-  const workers = typeof v['workers'] === 'string' && /^\d+$/.test(v['workers']) && Number(v['workers']) > 0 ? Number(v['workers']) : 1;
-  const steps = await runLabReplay(sem, { workers });
-  const mismatches = steps.flatMap((s) => s.checks.filter((r) => !r.ok)).length;
-  if (fmt === 'json') {
-    io.stdout.write(
-      toJson({
-        evaluator: 'replay',
-        semantics: d,
-        ok: mismatches === 0,
-        steps: steps.map((s) => ({
-          step: s.step.index,
-          title: s.step.title,
-          manifest: `examples/lab/${s.step.file}`,
-          policies: s.policies,
-          added: s.added,
-          results: s.checks.map((r) => ({
-            check: r.check,
-            label: r.label,
-            outcome: r.outcome,
-            ...(r.expected ? { expected: r.expected } : {}),
-            ok: r.ok,
-            packets: r.exchanges.reduce((a, e) => a + e.forwarded + e.dropped, 0),
-            dropped: r.exchanges.reduce((a, e) => a + e.dropped, 0),
-            ...(r.why ? { reason: r.why } : {}),
-          })),
-        })),
-      }),
-    );
-    return mismatches ? 1 : 0;
-  }
-  w(`Lab: Kubernetes native network security policies by example (replayed: kpf gen lab traffic through kpf replay${switches})\n\n`);
+  w(`${heading}\n\n`);
   for (const s of steps) {
-    w(`Step ${s.step.index}: ${s.step.title}\n`);
-    w(`  applies: examples/lab/${s.step.file}\n`);
+    w(`Step ${s.index}: ${s.title}\n`);
+    w(`  applies: examples/lab/${s.file}\n`);
     w(`  policies in force: ${s.policies.length ? s.policies.join(', ') : 'none'}\n`);
-    if (s.added.length) w(entriesAdded(s));
+    if (s.entries) w(s.entries);
     w('  Results:\n');
     const width = Math.max(...s.checks.map((r) => r.label.length)) + 1;
     for (const r of s.checks) {
@@ -112,58 +124,45 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     w('\n');
   }
+  const mismatches = steps.flatMap((s) => s.checks.filter((r) => !r.ok)).length;
   w(mismatches ? `${mismatches} result(s) differ from the lab\n` : 'every result matches the lab\n');
-  return mismatches ? 1 : 0;
 }
 
-function why(r: StepResult['results'][number]): string {
-  const failed = r.steps.find((s) => !s.allowed);
-  return failed ? `${failed.what}: ${failed.detail}` : '';
-}
-
-/** The same procedure asked of the reference evaluator (no packets). */
-async function runReference(sem: SemanticsOptions, fmt: string, io: Io, switches: string): Promise<number> {
-  const steps = await runLab(sem);
-  const mismatches = steps.flatMap((s) => s.results.filter((r) => !r.ok)).length;
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values: v } = parse(argv, { ...COMMON_OPTIONS, ...SEMANTICS_OPTIONS, reference: { type: 'boolean' }, workers: { type: 'string' } }, false);
+  if (v['help']) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const fmt = outputFormat(v['output'], ['text', 'json']);
+  const sem = semanticsFrom(v);
+  const d = describeSemantics(sem);
+  const dflt = describeSemantics(DEFAULT_SEMANTICS);
+  const changed = Object.entries(d).filter(([k, x]) => dflt[k] !== x);
+  const switches = changed.length ? `; ${changed.map(([k, x]) => `--${k}=${x}`).join(' ')}` : '';
+  const reference = v['reference'] === true;
+  const workers = typeof v['workers'] === 'string' && /^\d+$/.test(v['workers']) && Number(v['workers']) > 0 ? Number(v['workers']) : 1;
+  const steps = reference ? (await runLab(sem)).map(fromReference) : (await runLabReplay(sem, { workers })).map(fromReplay);
+  const ok = steps.every((s) => s.checks.every((r) => r.ok));
   if (fmt === 'json') {
     io.stdout.write(
       toJson({
-        evaluator: 'reference',
-        semantics: describeSemantics(sem),
-        ok: mismatches === 0,
+        evaluator: reference ? 'reference' : 'replay',
+        semantics: d,
+        ok,
         steps: steps.map((s) => ({
-          step: s.step.index,
-          title: s.step.title,
-          manifest: `examples/lab/${s.step.file}`,
+          step: s.index,
+          title: s.title,
+          manifest: `examples/lab/${s.file}`,
           policies: s.policies,
-          results: s.results.map((r) => ({
-            check: r.check,
-            label: r.label,
-            outcome: r.outcome,
-            ...(r.expected ? { expected: r.expected } : {}),
-            ok: r.ok,
-            ...(r.outcome === 'failed' ? { reason: why(r) } : {}),
-          })),
+          ...(s.added ? { added: s.added } : {}),
+          results: s.checks.map(({ why: reason, ...r }) => ({ ...r, ...(reason ? { reason } : {}) })),
         })),
       }),
     );
-    return mismatches ? 1 : 0;
+  } else {
+    const how = reference ? 'evaluator: reference' : 'replayed: kpf gen lab traffic through kpf replay';
+    printText(io, steps, `Lab: Kubernetes native network security policies by example (${how}${switches})`);
   }
-  const w = (s: string) => io.stdout.write(s);
-  w(`Lab: Kubernetes native network security policies by example (evaluator: reference${switches})\n\n`);
-  for (const s of steps) {
-    w(`Step ${s.step.index}: ${s.step.title}\n`);
-    w(`  applies: examples/lab/${s.step.file}\n`);
-    w(`  policies in force: ${s.policies.length ? s.policies.join(', ') : 'none'}\n`);
-    w('  Results:\n');
-    const width = Math.max(...s.results.map((r) => r.label.length)) + 1;
-    for (const r of s.results) {
-      const exp = r.expected ? (r.ok ? `lab: ${r.expected}  ok` : `lab: ${r.expected}  MISMATCH`) : 'lab: (not stated)';
-      w(`  - ${(r.label + ':').padEnd(width)} ${r.outcome.padEnd(7)}   ${exp}\n`);
-      if (r.outcome === 'failed') w(`      why: ${why(r)}\n`);
-    }
-    w('\n');
-  }
-  w(mismatches ? `${mismatches} result(s) differ from the lab\n` : 'every result matches the lab\n');
-  return mismatches ? 1 : 0;
+  return ok ? 0 : 1;
 }
