@@ -25,8 +25,9 @@ export class ReplayStats {
   replies = 0;
   pickups = 0;
   truncated = 0;
-  readonly forwardReasons = new Map<number, number>();
-  readonly dropReasons = new Map<number, number>();
+  /** packets by forward reason / by drop reason (reason codes < 2048) */
+  private readonly fwdBy = new Float64Array(2048);
+  private readonly dropBy = new Float64Array(2048);
   /** 5-tuple text → dropped packets (bounded) */
   private readonly droppedFlows = new Map<string, number>();
   private readonly key = new FlowKey();
@@ -45,11 +46,11 @@ export class ReplayStats {
       if (v.verdict[i] === PacketVerdict.FORWARDED) {
         this.forwarded++;
         this.bytesForwarded += len;
-        this.forwardReasons.set(reason, (this.forwardReasons.get(reason) ?? 0) + 1);
+        this.fwdBy[reason & 2047]! += 1;
       } else {
         this.dropped++;
         this.bytesDropped += len;
-        this.dropReasons.set(reason, (this.dropReasons.get(reason) ?? 0) + 1);
+        this.dropBy[reason & 2047]! += 1;
         if (this.trackFlows) this.trackDrop(records, i);
       }
     }
@@ -68,9 +69,25 @@ export class ReplayStats {
     else if (this.droppedFlows.size < this.maxFlows) this.droppedFlows.set(t, 1);
   }
 
+  /** [reason, packets] of the forwarded packets, reasons with none left out */
+  get forwardReasons(): Array<[number, number]> {
+    return nonZero(this.fwdBy);
+  }
+
+  /** [reason, packets] of the dropped packets */
+  get dropReasons(): Array<[number, number]> {
+    return nonZero(this.dropBy);
+  }
+
   topDropped(n: number): Array<[string, number]> {
     return [...this.droppedFlows].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
   }
+}
+
+function nonZero(a: Float64Array): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) out.push([i, a[i]!]);
+  return out;
 }
 
 /** Packets allowed per policy rule (first packets and established ones), summed over workers. */
