@@ -241,6 +241,20 @@ export class Classifier {
 
   /** Classifies one frame; the time is `ct.timeNs` (set by the caller). */
   classify(linkType: number, buf: Uint8Array, off: number, capLen: number, wireLen: number, out: VerdictBatch, i: number): void {
+    const st = decode(linkType, buf, off, capLen, wireLen, this.key, this.decodeOpts);
+    this.classifyDecoded(st, buf, off, out, i);
+  }
+
+  /** Options the frames must be decoded with before {@link classifyDecoded}. */
+  get decodeOptions(): DecodeOptions {
+    return this.decodeOpts;
+  }
+
+  /**
+   * Classifies the frame at `off` already decoded into {@link key} (status `st`) — for callers that decode first
+   * (e.g. to pick the frames of their shard) and should not decode twice.
+   */
+  classifyDecoded(st: number, buf: Uint8Array, off: number, out: VerdictBatch, i: number): void {
     const k = this.key;
     const s = this.snap;
     this.counters.packets++;
@@ -252,7 +266,6 @@ export class Classifier {
     out.srcId[i] = 0;
     out.dstId[i] = 0;
     out.backend[i] = -1;
-    const st = decode(linkType, buf, off, capLen, wireLen, k, this.decodeOpts);
     if (k.truncated !== 0) out.flags[i] |= PacketFlag.TRUNCATED;
     if (st !== DecodeStatus.OK) {
       if (st === DecodeStatus.NON_IP) {

@@ -45,6 +45,8 @@ export interface ServiceTable {
   /** ClusterIP-only hash: slots hold vip index + 1; vip addresses 4 words + family */
   vipMask: number;
   vipSlot: Int32Array;
+  /** one bit per value of the low 16 bits of a ClusterIP's last word: a quick "certainly not a ClusterIP" */
+  vipFilter: Uint8Array;
   vipAddr: Uint32Array;
   vipFamily: Uint8Array;
 }
@@ -92,7 +94,7 @@ export function hashAddr(family: number, proto: number, port: number, w0: number
  * @remarks hot path: no allocation.
  */
 export function findFrontend(s: ServiceTable, family: number, w0: number, w1: number, w2: number, w3: number, proto: number, port: number): number {
-  if (s.vipMask < 0) return -1;
+  if (s.vipMask < 0 || (s.vipFilter[(w3 & 0xffff) >>> 3]! & (1 << (w3 & 7))) === 0) return -1;
   let i = hashAddr(family, proto, port, w0, w1, w2, w3) & s.mask;
   for (;;) {
     const v = s.slot[i]!;

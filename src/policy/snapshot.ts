@@ -96,6 +96,7 @@ export function buildSnapshot(c: Compiled, opts: { shared?: boolean } = {}): Sna
     bePort: arr(Uint16Array, B, shared),
     beEndpoint: arr(Int32Array, B, shared),
     vipMask: vips.length ? vcap - 1 : -1,
+    vipFilter: arr(Uint8Array, 8192, shared),
     vipSlot: arr(Int32Array, vcap, shared),
     vipAddr: arr(Uint32Array, vips.length * 4, shared),
     vipFamily: arr(Uint8Array, vips.length, shared),
@@ -124,6 +125,7 @@ export function buildSnapshot(c: Compiled, opts: { shared?: boolean } = {}): Sna
     const w = addressWords(ip);
     services.vipAddr.set(w, i * 4);
     services.vipFamily[i] = a.family;
+    services.vipFilter[(w[3] & 0xffff) >>> 3] = services.vipFilter[(w[3] & 0xffff) >>> 3]! | (1 << (w[3] & 7));
     let s = hashAddr(a.family, 0, 0, w[0], w[1], w[2], w[3]) & services.vipMask;
     while (services.vipSlot[s] !== 0) s = (s + 1) & services.vipMask;
     services.vipSlot[s] = i + 1;

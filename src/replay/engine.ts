@@ -1,23 +1,21 @@
 /**
  * Replay: a capture through the compiled dataplane on worker threads, verdicts handed on in capture order.
  *
- *   reader (main thread) ─► batch ─► copy into shared memory ─► shard per record (address-pair hash)
- *        ▲                                                          │ one task per worker with its record indices
- *        │ back-pressure: at most `inFlight` batches outstanding    ▼
- *   sink ◄── merge per-worker verdicts back into capture order ◄── workers (piscina, one thread per shard)
+ *   reader (main thread) ─► batch ─► copy into shared memory ─► one task per worker: the whole batch
+ *        ▲                                                          │
+ *        │ back-pressure: at most `inFlight` batches outstanding    ▼ each worker decodes every record, classifies
+ *   sink ◄── verdicts, in capture order, in one shared batch ◄──── those of its shard (address-pair hash after NAT)
  *
  * A worker that dies fails its task: the records it held get the default verdict (DROPPED WORKER_FAILED, or
  * FORWARDED with failOpen), counted; piscina replaces the thread. Memory is bounded by batch size × in-flight
  * batches and the table sizes, not by the capture.
  */
-import { FlowKey } from '../core/flow-key.js';
 import { KpfError } from '../core/errors.js';
 import { PacketVerdict, RuleRef, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import { CaptureFormatError } from '../sources/errors.js';
 import { ShardedPool } from '../workers/pool.js';
-import { shardOf } from '../workers/shard.js';
 import { snapshotHandle } from '../workers/transfer.js';
 import type { WorkerStats } from '../workers/verdict.worker.js';
 
@@ -40,7 +38,7 @@ export interface ReplayOptions {
 export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
   workers: 1,
   batchSize: 4096,
-  inFlightPerWorker: 2,
+  inFlightPerWorker: 4,
   classifier: {},
   failOpen: false,
 });
@@ -78,7 +76,6 @@ export interface ReplaySummary {
 interface Pending {
   seq: number;
   records: RecordBatch;
-  shards: Uint8Array;
   /** the batch's verdicts, filled by the workers at the records' indices */
   verdicts: VerdictBatch;
   /** per worker: whether its part succeeded */
@@ -104,8 +101,6 @@ export async function replay(
   const reader = await openCapture(input, { maxBatch: opts.batchSize, reuse: true });
   const pool = new ShardedPool({ workers: opts.workers, ...(opts.workerHeapMb ? { workerHeapMb: opts.workerHeapMb } : {}) });
   const handle = snapshotHandle(snapshot);
-  const key = new FlowKey();
-  const inner = new FlowKey();
   const W = opts.workers;
   const pending: Pending[] = [];
   const maxInFlight = Math.max(1, W * opts.inFlightPerWorker);
@@ -133,24 +128,11 @@ export async function replay(
     const linkTypes = shared(b.linkTypes, n);
     const tsSec = shared(b.tsSec, n);
     const tsNsec = shared(b.tsNsec, n);
-    const shards = new Uint8Array(n);
-    const counts = new Uint32Array(W);
-    for (let i = 0; i < n; i++) {
-      const s = shardOf(b.linkTypes[i]!, b.buf, b.offsets[i]!, b.capLens[i]!, b.wireLens[i]!, key, inner, W, snapshot);
-      shards[i] = s;
-      counts[s]!++;
-    }
-    const indices = Array.from({ length: W }, (_, w) => new Uint32Array(counts[w]!));
-    const fill = new Uint32Array(W);
-    for (let i = 0; i < n; i++) {
-      const s = shards[i]!;
-      indices[s]![fill[s]!++] = i;
-    }
     const mySeq = seq++;
     const out = new SharedArrayBuffer(VerdictBatch.bytes(n));
     const verdicts = new VerdictBatch(n, out);
-    const parts = indices.map((idx, w) => {
-      if (idx.length === 0) return Promise.resolve(true);
+    // every worker gets the whole batch (shared memory, no copies) and classifies the records of its shard
+    const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
       return pool
         .run(w, {
@@ -163,10 +145,10 @@ export async function replay(
           linkTypes,
           tsSec,
           tsNsec,
-          indices: idx,
-          count: idx.length,
+          count: n,
+          shard: w,
+          workers: W,
           out,
-          records: n,
           ...(crash ? { crash: true } : {}),
         })
         .then(
@@ -190,7 +172,7 @@ export async function replay(
       ifaces: b.ifaces.slice(0, n),
       fileOffsets: b.fileOffsets.slice(0, n),
     };
-    return { seq: mySeq, records, shards, verdicts, parts };
+    return { seq: mySeq, records, verdicts, parts };
   };
 
   const complete = async (p: Pending): Promise<void> => {
@@ -199,8 +181,9 @@ export async function replay(
     const out = p.verdicts;
     let defaulted = 0;
     if (ok.some((x) => !x)) {
+      // a failed worker's records are those it left without a verdict (a verdict is never 0)
       for (let i = 0; i < n; i++) {
-        if (ok[p.shards[i]!]) continue;
+        if (out.verdict[i] !== 0) continue;
         out.verdict[i] = opts.failOpen ? PacketVerdict.FORWARDED : PacketVerdict.DROPPED;
         out.reason[i] = WORKER_FAILED;
         out.flags[i] = 0;

@@ -53,8 +53,12 @@ export function shardOf(
   snapshot: Snapshot | null,
 ): number {
   if (workers === 1) return 0;
-  const st = decode(linkType, buf, off, capLen, wireLen, k);
-  if (k.family === 0) return 0;
+  return shardOfDecoded(decode(linkType, buf, off, capLen, wireLen, k), buf, off, k, inner, workers, snapshot);
+}
+
+/** {@link shardOf} of a frame already decoded into `k` with status `st`. */
+export function shardOfDecoded(st: number, buf: Uint8Array, off: number, k: FlowKey, inner: FlowKey, workers: number, snapshot: Snapshot | null): number {
+  if (workers === 1 || k.family === 0) return 0;
   if (k.innerFamily !== 0 && st === DecodeStatus.OK && decodeInner(buf, off, k, inner) === DecodeStatus.OK) {
     return natPairHash(snapshot, inner) % workers;
   }

@@ -6,6 +6,11 @@
 import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
+import { FlowKey } from '../core/flow-key.js';
+import { decode } from '../packet/decode.js';
+import { shardOfDecoded } from './shard.js';
+
+const inner = new FlowKey();
 
 export interface VerdictTask {
   snapshot: SnapshotHandle;
@@ -18,13 +23,13 @@ export interface VerdictTask {
   linkTypes: Uint16Array;
   tsSec: Float64Array;
   tsNsec: Uint32Array;
-  /** record indices of this worker's shard, in capture order */
-  indices: Uint32Array;
+  /** records in the batch */
   count: number;
-  /** the batch's verdicts (VerdictBatch layout over a SharedArrayBuffer): this worker fills its indices */
+  /** this worker's shard and the number of shards: the worker classifies the records whose shard is its own */
+  shard: number;
+  workers: number;
+  /** the batch's verdicts (VerdictBatch layout over a SharedArrayBuffer): each worker fills its records */
   out: SharedArrayBuffer;
-  /** records in the batch (the capacity of `out`) */
-  records: number;
   /** test hook: the worker exits while holding this task */
   crash?: boolean;
 }
@@ -59,15 +64,22 @@ export default function classifyTask(task: VerdictTask | { stats: true }): Verdi
   }
   if (!classifier) classifier = new Classifier(snapshot, task.options);
   const c = classifier;
-  const out = new VerdictBatch(task.records, task.out);
-  const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, indices } = task;
-  for (let j = 0; j < task.count; j++) {
-    const i = indices[j]!;
+  const out = new VerdictBatch(task.count, task.out);
+  const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, shard, workers } = task;
+  const k = c.key;
+  const opts = c.decodeOptions;
+  let mine = 0;
+  for (let i = 0; i < task.count; i++) {
+    const off = offsets[i]!;
+    // every worker decodes every record of the batch once; it classifies those of its shard (hashed after NAT)
+    const st = decode(linkTypes[i]!, buf, off, capLens[i]!, wireLens[i]!, k, opts);
+    if (workers > 1 && shardOfDecoded(st, buf, off, k, inner, workers, snapshot) !== shard) continue;
     c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
-    c.classify(linkTypes[i]!, buf, offsets[i]!, capLens[i]!, wireLens[i]!, out, i);
+    c.classifyDecoded(st, buf, off, out, i);
+    mine++;
   }
   c.ct.sweep(undefined, 64);
-  return { count: task.count };
+  return { count: mine };
 }
 
 function stats(): WorkerStats | null {
