@@ -130,3 +130,42 @@ t.test('matrix', async (t) => {
   const bad = await kpf(['matrix', '--lab', '--port', '0']);
   t.equal(bad.code, 2);
 });
+
+t.test('compile: endpoints, identities, ipcache and policy maps in the cilium-dbg shape', async (t) => {
+  const all = await kpf(['compile', '--lab']);
+  t.equal(all.code, 0, all.stderr);
+  t.match(all.stdout, /^Revision 1: \d+ identities, 6 endpoints/m);
+  t.match(all.stdout, /^ENDPOINT\s+POD\s+IPV4\/IPV6\s+IDENTITY\s+INGRESS ENFORCED\s+EGRESS ENFORCED\s+POLICIES$/m);
+  t.match(all.stdout, /^10\.96\.0\.10:53\/UDP\s+kube-system\/kube-dns\s+10\.244\.\d+\.\d+:53$/m);
+  const one = await kpf(['compile', '--lab', '--pod', 'prod-nginx/debug']);
+  t.match(one.stdout, /^Endpoint: prod-nginx\/debug +ID: \d+ +Identity: \d+ +Revision: 1 +Entries: 3\/16384$/m);
+  t.match(one.stdout, /^POLICY\s+DIRECTION\s+LABELS \(source:key\[=value\]\)\s+PORT\/PROTO\s+BYTES\s+PACKETS\s+PREFIX\s+DERIVED FROM$/m);
+  t.match(one.stdout, /^Allow\s+Egress\s+k8s:k8s-app=kube-dns,k8s:io\.kubernetes\.pod\.namespace=kube-system\s+ANY\s+0\s+0\s+0\s+prod-nginx\/allow-dns#egress\[0\]$/m);
+  t.match(one.stdout, /ingress: isolated, no entry \(default deny\)/);
+  const nginx = await kpf(['compile', '--lab', '--section', 'policy', '-o', 'json']);
+  const doc = JSON.parse(nginx.stdout) as { endpoints: Array<{ pod: string; policyMap: Array<{ portProto: string; prefix: number; derivedFrom: Array<{ policy: string }> }> }> };
+  const ep = doc.endpoints.find((e) => e.pod.startsWith('prod-nginx/nginx-deployment-'))!;
+  t.ok(ep.policyMap.some((e) => e.portProto === '80/TCP' && e.prefix === 24 && e.derivedFrom[0]!.policy === 'prod-nginx/allow-http'));
+  t.equal((await kpf(['compile', '--lab', '--pod', 'prod-nginx/nope'])).code, 2);
+  t.equal((await kpf(['compile', '--lab', '--section', 'bogus'])).code, 2);
+  const tight = await kpf(['compile', '--lab', '--policy-map-max', '2']);
+  t.equal(tight.code, 1, 'a policy map over its cap is a compile error');
+  t.match(tight.stderr, /would need more than 2 entries/);
+});
+
+t.test('bench: generates and replays, per worker count', async (t) => {
+  const r = await kpf(['bench', '--packets', '20k', '--flows', '2k', '--workers', '1', '-o', 'json']);
+  t.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { results: Array<{ workers: number; records: number; denied: number; mppsWhole: number }> };
+  t.equal(doc.results[0]!.records, 20000);
+  const share = doc.results[0]!.denied / doc.results[0]!.records;
+  t.ok(share > 0.1 && share < 0.6, `denied share ${share.toFixed(2)}`);
+  t.ok(doc.results[0]!.mppsWhole > 0);
+  t.equal((await kpf(['bench', '--packets', 'lots'])).code, 2);
+});
+
+t.test('the version is the package version', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(path.resolve(here, '../../package.json'), 'utf8')) as { version: string };
+  t.equal((await kpf(['version'])).stdout.trim(), `kpf ${pkg.version}`);
+});
