@@ -3,16 +3,13 @@
  * is tested on exactly the model it is given. Policies get API-server defaulting D1 (policyTypes) and D2 (TCP).
  */
 import { DEFAULT_LOAD } from '../../src/core/options.js';
+import { netpol as objectsNetpol } from '../helpers/objects.js';
 import type { Cluster, Namespace, Node, Pod, Service } from '../../src/cluster/model.js';
 import { isPolicyEndpoint } from '../../src/cluster/model.js';
 import type {
   ContainerPort,
-  IPBlock,
   LabelSelector,
-  LabelSelectorRequirement,
   NetworkPolicyObject,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
   NetworkPolicyRule,
   PolicyType,
   Protocol,
@@ -21,35 +18,9 @@ import type {
 
 export type Labels = Record<string, string>;
 
-/** `sel({pod: 'a'})`, `sel({}, [expr('pod', 'In', 'b', 'c')])` */
-export function sel(matchLabels: Labels = {}, matchExpressions: LabelSelectorRequirement[] = []): LabelSelector {
-  return { matchLabels, matchExpressions };
-}
-
-export function expr(key: string, operator: LabelSelectorRequirement['operator'], ...values: string[]): LabelSelectorRequirement {
-  return { key, operator, values };
-}
-
-/** Peer builder: `peer({pod: sel(...), ns: sel(...)})` or `peer({cidr, except})`. */
-export function peer(p: { pod?: LabelSelector; ns?: LabelSelector; cidr?: string; except?: string[] }): NetworkPolicyPeer {
-  const out: NetworkPolicyPeer = {};
-  if (p.pod) out.podSelector = p.pod;
-  if (p.ns) out.namespaceSelector = p.ns;
-  if (p.cidr !== undefined) out.ipBlock = { cidr: p.cidr, except: p.except ?? [] } satisfies IPBlock;
-  return out;
-}
-
-/** Port entry: `port(80)`, `port(80, 'UDP')`, `port('serve-80-tcp')`, `port(80, 'TCP', 81)`, `port(undefined, 'UDP')`. */
-export function port(p?: number | string, protocol: Protocol = 'TCP', endPort?: number): NetworkPolicyPort {
-  const out: NetworkPolicyPort = { protocol };
-  if (p !== undefined) out.port = p;
-  if (endPort !== undefined) out.endPort = endPort;
-  return out;
-}
-
-export function rule(peers: NetworkPolicyPeer[] = [], ports: NetworkPolicyPort[] = []): NetworkPolicyRule {
-  return { peers, ports };
-}
+// The selector, peer, port and rule builders are the shared ones (test/helpers/objects.ts).
+export { expr, peer, rule, sel } from '../helpers/objects.js';
+export { npPort as port } from '../helpers/objects.js';
 
 export interface PolicySpec {
   podSelector?: LabelSelector;
@@ -58,22 +29,9 @@ export interface PolicySpec {
   egress?: NetworkPolicyRule[];
 }
 
-/** A NetworkPolicy with D1 defaulting: policyTypes absent ⇒ [Ingress] + Egress iff egress rules exist. */
+/** A NetworkPolicy with D1 defaulting (policyTypes absent ⇒ [Ingress] + Egress iff egress rules exist). */
 export function netpol(namespace: string, name: string, spec: PolicySpec): NetworkPolicyObject {
-  const ingress = spec.ingress ?? [];
-  const egress = spec.egress ?? [];
-  const policyTypes: PolicyType[] = spec.policyTypes ?? (egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress']);
-  return {
-    kind: 'NetworkPolicy',
-    namespace,
-    name,
-    labels: {},
-    loc: { file: `${namespace}-${name}.yaml`, line: 1 },
-    podSelector: spec.podSelector ?? sel(),
-    policyTypes,
-    ingress,
-    egress,
-  };
+  return objectsNetpol(namespace, name, { ...spec, loc: { file: `${namespace}-${name}.yaml`, line: 1 } });
 }
 
 export function namespace(name: string, labels: Labels = {}): Namespace {
