@@ -1,6 +1,6 @@
 import { isSupportedLinkType, linkTypeToString } from '../core/enums.js';
 import { CaptureErrorCode, CaptureFormatError } from './errors.js';
-import { BatchReader, ERROR, FULL, MAX_SNAPLEN, NEED, type ReaderOptions } from './reader.js';
+import { BatchReader, FULL, MAX_SNAPLEN, NEED, type ReaderOptions } from './reader.js';
 import type { ByteSource } from './source.js';
 
 /** Classic pcap magics as read little-endian from the first 4 bytes. */

@@ -55,7 +55,7 @@ function portsText(s: Service): string {
 
 // ---- Kubernetes-shaped objects (readable by kpf -f) ----
 
-function podObject(c: Cluster, p: Pod): Record<string, unknown> {
+function podObject(p: Pod): Record<string, unknown> {
   const containers = [
     {
       name: p.name.slice(0, 63),
@@ -156,7 +156,7 @@ function render(c: Cluster, kind: Kind, inNs: (ns: string) => boolean, sel: Labe
               policiesSelecting(c, p).map((np) => np.name).join(',') || '<none>',
             ],
             wide: [p.ipSource, formatLabels(p.labels), p.derivedFrom ?? p.origin],
-            object: podObject(c, p),
+            object: podObject(p),
           })),
       };
     case 'services':
