@@ -16,6 +16,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   gen: { summary: "generate captures: the lab's traffic, or synthetic traffic for a cluster", load: () => import('./commands/gen.js') },
   replay: { summary: 'replay a pcap/pcapng capture: a verdict for every packet, and the rule that decided it', load: () => import('./commands/replay.js') },
   bench: { summary: 'generate a capture for a synthetic cluster and replay it: packets/s per worker count', load: () => import('./commands/bench.js') },
+  live: { summary: 'run the policies on real traffic between network namespaces (TUN devices); exec into a pod', load: () => import('./commands/live.js') },
+  watch: { summary: 'audit mode: the verdict the policies would give every packet seen on a device (libpcap)', load: () => import('./commands/watch.js') },
+  probe: { summary: "reachability probes from the pod namespaces of kpf live, beside kpf matrix's truth table", load: () => import('./commands/probe.js') },
   lab: { summary: 'the network-policies-by-example lab, step by step, against its stated results', load: () => import('./commands/lab.js') },
 };
 

@@ -4,8 +4,10 @@
  * next to the Results lines the lab states, with the reason for every failure. Exit 1 when any result differs.
  */
 import { DEFAULT_SEMANTICS } from '../../core/options.js';
+import { UsageError } from '../../core/errors.js';
 import { runLabReplay, type ReplayStep } from '../../lab/replay.js';
 import { runLab, type StepResult } from '../../lab/run.js';
+import { runLabLive } from '../../lab/live.js';
 import { DIR_INGRESS } from '../../policy/compile.js';
 import { formatTable } from '../table.js';
 import { entryPortText, entryPrefix, identityLabelText } from './compile.js';
@@ -15,12 +17,13 @@ import { outputFormat, toJson } from '../output.js';
 
 export const HELP = `Run the lab of "Kubernetes native network security policies by example".
 
-Usage: kpf lab [-o text|json] [--reference] [--workers N] [semantics switches]
+Usage: kpf lab [-o text|json] [--reference | --live] [--workers N] [semantics switches]
 
 For each step: the manifest applied, the policy-map entries it added (as kpf compile shows them), and the outcome
 of the lab's checks (DNS resolution, access to the Service name, to the pod IP, to the external site, from the other
 namespace), obtained by replaying the lab's traffic (kpf gen lab) through the replay engine, beside the Results
-lines the lab states, with the reason for every failure. --reference asks the reference evaluator instead.
+lines the lab states, with the reason for every failure. --reference asks the reference evaluator instead;
+--live runs the lab for real: network namespaces, the live dataplane, DNS and HTTP servers, dig and curl (root).
 Exit 1 when any outcome differs from the lab.
 `;
 
@@ -129,7 +132,7 @@ function printText(io: Io, steps: StepView[], heading: string): void {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const { values: v } = parse(argv, { ...COMMON_OPTIONS, ...SEMANTICS_OPTIONS, reference: { type: 'boolean' }, workers: { type: 'string' } }, false);
+  const { values: v } = parse(argv, { ...COMMON_OPTIONS, ...SEMANTICS_OPTIONS, reference: { type: 'boolean' }, live: { type: 'boolean' }, workers: { type: 'string' } }, false);
   if (v['help']) {
     io.stdout.write(HELP);
     return 0;
@@ -141,13 +144,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const changed = Object.entries(d).filter(([k, x]) => dflt[k] !== x);
   const switches = changed.length ? `; ${changed.map(([k, x]) => `--${k}=${x}`).join(' ')}` : '';
   const reference = v['reference'] === true;
+  const live = v['live'] === true;
+  if (reference && live) throw new UsageError('--reference and --live cannot be combined');
   const workers = typeof v['workers'] === 'string' && /^\d+$/.test(v['workers']) && Number(v['workers']) > 0 ? Number(v['workers']) : 1;
-  const steps = reference ? (await runLab(sem)).map(fromReference) : (await runLabReplay(sem, { workers })).map(fromReplay);
+  const steps = live
+    ? (await runLabLive({ semantics: sem, log: (l) => io.stderr.write(`${l}\n`) })).map(fromReference)
+    : reference
+      ? (await runLab(sem)).map(fromReference)
+      : (await runLabReplay(sem, { workers })).map(fromReplay);
   const ok = steps.every((s) => s.checks.every((r) => r.ok));
   if (fmt === 'json') {
     io.stdout.write(
       toJson({
-        evaluator: reference ? 'reference' : 'replay',
+        evaluator: live ? 'live' : reference ? 'reference' : 'replay',
         semantics: d,
         ok,
         steps: steps.map((s) => ({
@@ -161,7 +170,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }),
     );
   } else {
-    const how = reference ? 'evaluator: reference' : 'replayed: kpf gen lab traffic through kpf replay';
+    const how = live
+      ? 'live: dig and curl in network namespaces through the live dataplane'
+      : reference
+        ? 'evaluator: reference'
+        : 'replayed: kpf gen lab traffic through kpf replay';
     printText(io, steps, `Lab: Kubernetes native network security policies by example (${how}${switches})`);
   }
   return ok ? 0 : 1;
