@@ -32,6 +32,7 @@ export const SEMANTICS_OPTIONS = {
   'icmpv6-bypass': { type: 'string' },
   'node-ingress': { type: 'string' },
   'on-policy-change': { type: 'string' },
+  strict: { type: 'boolean' },
   'service-dnat': { type: 'string' },
 } as const satisfies Options;
 
@@ -87,7 +88,8 @@ export function semanticsFrom(v: Values): SemanticsOptions {
     icmpv6Bypass:
       typeof v['icmpv6-bypass'] === 'string' ? parseNumberList('icmpv6-bypass', v['icmpv6-bypass']) : [...d.icmpv6Bypass],
     nodeIngress: choice('node-ingress', v['node-ingress'], ['allow', 'policy'] as const, d.nodeIngress),
-    onPolicyChange: choice('on-policy-change', v['on-policy-change'], ['keep', 'reevaluate'] as const, d.onPolicyChange),
+    // --strict (issue wording, as kube-network-policies calls it) = --on-policy-change=reevaluate
+    onPolicyChange: v['strict'] === true ? 'reevaluate' : choice('on-policy-change', v['on-policy-change'], ['keep', 'reevaluate'] as const, d.onPolicyChange),
     serviceDnat: choice('service-dnat', v['service-dnat'], ['on', 'off'] as const, d.serviceDnat),
   };
 }

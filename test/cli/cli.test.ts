@@ -169,3 +169,9 @@ t.test('the version is the package version', async (t) => {
   const pkg = JSON.parse(readFileSync(path.resolve(here, '../../package.json'), 'utf8')) as { version: string };
   t.equal((await kpf(['version'])).stdout.trim(), `kpf ${pkg.version}`);
 });
+
+t.test('--strict is --on-policy-change=reevaluate', async (t) => {
+  const { parse, semanticsFrom, SEMANTICS_OPTIONS } = await import('../../src/cli/args.js');
+  t.equal(semanticsFrom(parse(['--strict'], SEMANTICS_OPTIONS).values).onPolicyChange, 'reevaluate');
+  t.equal(semanticsFrom(parse([], SEMANTICS_OPTIONS).values).onPolicyChange, 'keep');
+});

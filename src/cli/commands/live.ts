@@ -29,6 +29,7 @@ import { replayOptionsFrom } from './replay.js';
 export const HELP = `Run the policies on real traffic: one network namespace per pod, attached to kpf by a TUN device.
 
 Usage: kpf live -f FILE|DIR...|--lab [-o compact|json|jsonpb] [--metrics FILE] [--watch] [--reject] [--strict]
+                [--warnings-as-errors]
                 [--world-ip IP]... [--on-policy-change keep|reevaluate] [switches]
        kpf live exec NAMESPACE/POD|world -- COMMAND [ARGS...]
        kpf live cleanup
@@ -45,7 +46,9 @@ it created is removed on exit, and a start removes what a killed run left behind
   --metrics FILE           Prometheus text of kpf_live_* counters, rewritten every 5 s and at exit
   --watch                  recompile when a manifest changes; a failed compile keeps the revision in force
   --reject                 answer denied packets instead of dropping them silently
-  --strict                 manifest warnings are errors (at start and on --watch recompiles)
+  --strict                 a policy change re-evaluates established connections on their next packet
+                           (= --on-policy-change=reevaluate; the default keeps their verdict)
+  --warnings-as-errors     manifest warnings are errors (at start and on --watch recompiles)
   --world-ip IP            an external address the outside-world namespace answers for (repeatable)
 Datapath: --ct-pickup, --profile, --ct-tcp-max, --ct-any-max, --verdict-cache-max, --frag-max, --no-frag-tracking
   as for kpf replay.
@@ -56,7 +59,7 @@ export const LIVE_OPTIONS = {
   metrics: { type: 'string' },
   watch: { type: 'boolean' },
   reject: { type: 'boolean' },
-  strict: { type: 'boolean' },
+  'warnings-as-errors': { type: 'boolean' },
   'world-ip': { type: 'string', multiple: true },
   'ct-pickup': { type: 'string' },
   profile: { type: 'string' },
@@ -198,7 +201,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   checkLivePrivileges();
 
   const sources = sourcePaths(v, io);
-  const strict = v['strict'] === true;
+  const strict = v['warnings-as-errors'] === true;
   const sem = semanticsFrom(v);
   const loadOpts = loadOptionsFrom(v);
   const revisions = new PolicyRevisions({
@@ -344,7 +347,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
 type Compiled = { ok: true; published: Published; cluster: Cluster; diagnostics: Diagnostic[] } | { ok: false; error: KpfError };
 
 /**
- * Loads, lints and compiles the manifests into the next revision (published only when valid; with --strict,
+ * Loads, lints and compiles the manifests into the next revision (published only when valid; with --warnings-as-errors,
  * warnings count as errors). A failure keeps the revision in force and counts as rejected.
  */
 async function compileRevision(revisions: PolicyRevisions, sources: string[], load: LoadOptions, sem: SemanticsOptions, strict: boolean): Promise<Compiled> {

@@ -33,7 +33,8 @@ Output (-o): json (one object per record, capture order; the default when stdout
 Workers: --workers N (default: cores - 1, at least 1), --batch-size N (default 4096, at least 1024),
   --fail-open (a worker failure forwards the packets it held instead of dropping them)
 Datapath: --ct-pickup observed|either|off, --profile linux|cilium|calico, --ct-tcp-max N, --ct-any-max N,
-  --verdict-cache-max N, --frag-max N, --no-frag-tracking, --verify-checksums, --on-policy-change keep|reevaluate
+  --verdict-cache-max N, --frag-max N, --no-frag-tracking, --verify-checksums,
+  --on-policy-change keep|reevaluate (--strict = reevaluate)
 Exit: 0 when the capture was read to the end (whatever the verdicts); 3 when it ended early on damage (the records
 read before it have their verdicts) or when default verdicts were assigned; 1 on unusable input.
 `;
