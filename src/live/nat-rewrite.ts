@@ -18,6 +18,7 @@
 import type { FlowKey } from '../core/flow-key.js';
 import { crc32c } from '../packet/checksum.js';
 import { CtFlag, type Conntrack } from '../datapath/conntrack.js';
+import { u16 as rd16, u32 as rd32, w16 as wr16, w32 as wr32 } from '../packet/bytes.js';
 
 /** A translation to apply: family, 4 address words (IPv4 in w3) and a port. */
 export class NatTarget {
@@ -43,22 +44,6 @@ export function csumUpdate32(cs: number, old: number, nw: number): number {
   return csumUpdate16(csumUpdate16(cs, old >>> 16, nw >>> 16), old & 0xffff, nw & 0xffff);
 }
 
-function rd16(b: Uint8Array, p: number): number {
-  return (b[p]! << 8) | b[p + 1]!;
-}
-function wr16(b: Uint8Array, p: number, v: number): void {
-  b[p] = (v >>> 8) & 0xff;
-  b[p + 1] = v & 0xff;
-}
-function rd32(b: Uint8Array, p: number): number {
-  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-}
-function wr32(b: Uint8Array, p: number, v: number): void {
-  b[p] = (v >>> 24) & 0xff;
-  b[p + 1] = (v >>> 16) & 0xff;
-  b[p + 2] = (v >>> 8) & 0xff;
-  b[p + 3] = v & 0xff;
-}
 
 /** Offset of the L4 checksum field from the L4 header, or -1 (none / not rewritable incrementally). */
 function l4CsumOffset(proto: number): number {

@@ -9,24 +9,12 @@
 import type { FlowKey } from '../core/flow-key.js';
 import { internetChecksum, onesSum, fold } from '../packet/checksum.js';
 import { isIcmpError } from '../datapath/conntrack.js';
+import { u32 as rd32, w16 as wr16, w32 as wr32 } from '../packet/bytes.js';
 
 /** Largest ICMP error: IPv4 576 bytes (RFC 1812 §4.3.2.3), IPv6 1280 (RFC 4443 §2.4 c). */
 const MAX4 = 576;
 const MAX6 = 1280;
 
-function wr16(b: Uint8Array, p: number, v: number): void {
-  b[p] = (v >>> 8) & 0xff;
-  b[p + 1] = v & 0xff;
-}
-function rd32(b: Uint8Array, p: number): number {
-  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-}
-function wr32(b: Uint8Array, p: number, v: number): void {
-  b[p] = (v >>> 24) & 0xff;
-  b[p + 1] = (v >>> 16) & 0xff;
-  b[p + 2] = (v >>> 8) & 0xff;
-  b[p + 3] = v & 0xff;
-}
 
 /** Writes an IP header for src ← packet's dst, dst ← packet's src into out[0…]; returns its length. */
 function ipHeader(out: Uint8Array, pkt: Uint8Array, l3: number, family: number, proto: number, payloadLen: number): number {

@@ -24,7 +24,7 @@ import { COMMON_OPTIONS, LOAD_OPTIONS, SEMANTICS_OPTIONS, loadOptionsFrom, parse
 import type { Io } from '../io.js';
 import { sourcePaths } from '../load.js';
 import { outputFormat } from '../output.js';
-import { replayOptionsFrom } from './replay.js';
+import { DATAPATH_OPTIONS, replayOptionsFrom } from './replay.js';
 
 export const HELP = `Run the policies on real traffic: one network namespace per pod, attached to kpf by a TUN device.
 
@@ -61,13 +61,7 @@ export const LIVE_OPTIONS = {
   reject: { type: 'boolean' },
   'warnings-as-errors': { type: 'boolean' },
   'world-ip': { type: 'string', multiple: true },
-  'ct-pickup': { type: 'string' },
-  profile: { type: 'string' },
-  'ct-tcp-max': { type: 'string' },
-  'ct-any-max': { type: 'string' },
-  'verdict-cache-max': { type: 'string' },
-  'frag-max': { type: 'string' },
-  'no-frag-tracking': { type: 'boolean' },
+  ...DATAPATH_OPTIONS,
   'policy-map-max': { type: 'string' },
 } as const;
 

@@ -46,13 +46,8 @@ function int(v: Values, flag: string, min: number, dflt: number): number {
   return Number(s);
 }
 
-export const REPLAY_OPTIONS = {
-  workers: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'fail-open': { type: 'boolean' },
-  'write-allowed': { type: 'string' },
-  'write-dropped': { type: 'string' },
-  metrics: { type: 'string' },
+/** The per-packet pipeline's flags, shared by replay, live and watch (read by {@link replayOptionsFrom}). */
+export const DATAPATH_OPTIONS = {
   'ct-pickup': { type: 'string' },
   profile: { type: 'string' },
   'ct-tcp-max': { type: 'string' },
@@ -61,6 +56,16 @@ export const REPLAY_OPTIONS = {
   'frag-max': { type: 'string' },
   'no-frag-tracking': { type: 'boolean' },
   'verify-checksums': { type: 'boolean' },
+} as const;
+
+export const REPLAY_OPTIONS = {
+  ...DATAPATH_OPTIONS,
+  workers: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'fail-open': { type: 'boolean' },
+  'write-allowed': { type: 'string' },
+  'write-dropped': { type: 'string' },
+  metrics: { type: 'string' },
   'node-name': { type: 'string' },
   'policy-map-max': { type: 'string' },
   progress: { type: 'boolean' },

@@ -13,7 +13,7 @@ import { COMMON_OPTIONS, LOAD_OPTIONS, SEMANTICS_OPTIONS, parse, semanticsFrom, 
 import type { Io } from '../io.js';
 import { loadFromFlags, printDiagnostics } from '../load.js';
 import { outputFormat } from '../output.js';
-import { replayOptionsFrom } from './replay.js';
+import { DATAPATH_OPTIONS, replayOptionsFrom } from './replay.js';
 
 export const HELP = `Audit mode: give every packet seen on a network device the verdict the policies would give it. Nothing is
 enforced — packets pass whatever their verdict.
@@ -40,13 +40,7 @@ export const WATCH_OPTIONS = {
   filter: { type: 'string' },
   count: { type: 'string' },
   duration: { type: 'string' },
-  'ct-pickup': { type: 'string' },
-  profile: { type: 'string' },
-  'ct-tcp-max': { type: 'string' },
-  'ct-any-max': { type: 'string' },
-  'verdict-cache-max': { type: 'string' },
-  'frag-max': { type: 'string' },
-  'no-frag-tracking': { type: 'boolean' },
+  ...DATAPATH_OPTIONS,
 } as const;
 
 function positive(v: Values, flag: string, integer: boolean): number | undefined {
