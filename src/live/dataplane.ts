@@ -15,7 +15,7 @@ import type { Published } from '../policy/revisions.js';
 import { RecordContext, type FlowRecord } from '../replay/records.js';
 import type { RecordBatch } from '../sources/reader.js';
 import { snapshotHandle } from '../workers/transfer.js';
-import type { DataplaneInit, LiveBatchMessage, LiveWorkerStats, WorkerPort } from './dataplane.worker.js';
+import type { DataplaneInit, LiveBatchMessage, LiveWorkerStats, WorkerPort, LiveCtSummary } from './dataplane.worker.js';
 import type { Attachment } from './netns.js';
 
 export { Dest } from './dataplane.worker.js';
@@ -42,6 +42,8 @@ export interface LiveBatch {
   /** per packet: index of the attachment it was written to, or a Dest value */
   dest: Int16Array;
   rejects: number;
+  /** conntrack figures, when the thread reported them with this batch (about once a second) */
+  ct?: LiveCtSummary;
 }
 
 /** IPv4 text → u32; IPv6 text → 4 words joined with ':' (the worker's lookup keys). */
@@ -171,7 +173,7 @@ export class LiveDataplane {
     this.firstIndex += n;
     const verdicts = new VerdictBatch(n, m.verdicts);
     verdicts.count = n;
-    this.onBatch?.({ revision: m.revision, records, verdicts, inPort: m.inPort, dest: m.dest, rejects: m.rejects });
+    this.onBatch?.({ revision: m.revision, records, verdicts, inPort: m.inPort, dest: m.dest, rejects: m.rejects, ...(m.ct ? { ct: m.ct } : {}) });
   }
 
   /**

@@ -54,6 +54,19 @@ export interface LiveBatchMessage {
   tsNsec: Uint32Array;
   verdicts: ArrayBuffer;
   rejects: number;
+  /** conntrack occupancy and evictions, at most once a second */
+  ct?: LiveCtSummary;
+}
+
+/** Conntrack figures the live metrics report. */
+export interface LiveCtSummary {
+  tcpEntries: number;
+  tcpCapacity: number;
+  anyEntries: number;
+  anyCapacity: number;
+  /** evictions by reason, both tables */
+  tcpEvictions: { expired: number; non_assured: number; lru: number };
+  anyEvictions: { expired: number; non_assured: number; lru: number };
 }
 
 export interface LiveWorkerStats {
@@ -95,6 +108,7 @@ function run(init: DataplaneInit): void {
   const rbuf = new Uint8Array(2048);
   const t = new NatTarget();
   const max = Math.max(1, init.batchMax);
+  let lastCtReport = -Infinity;
   const stats: LiveWorkerStats = { counters: c.counters, batches: 0, written: 0, writeErrors: 0, unroutable: 0, rejects: 0, readErrors: 0, revision: snapshot.revision };
   post.postMessage({ type: 'ready', revision: snapshot.revision });
 
@@ -217,6 +231,20 @@ function run(init: DataplaneInit): void {
     const buf = arena.buffer.slice(0, used);
     const tsSec = new Float64Array(count).fill(sec);
     const tsNsec = new Uint32Array(count).fill(nsec);
+    let ct: LiveCtSummary | undefined;
+    const nowMs = performance.now();
+    if (nowMs - lastCtReport >= 1000) {
+      lastCtReport = nowMs;
+      const st = c.ct.stats();
+      ct = {
+        tcpEntries: st.tcp.entries,
+        tcpCapacity: st.tcp.capacity,
+        anyEntries: st.any.entries,
+        anyCapacity: st.any.capacity,
+        tcpEvictions: { ...st.tcp.evictions },
+        anyEvictions: { ...st.any.evictions },
+      };
+    }
     const msg: LiveBatchMessage = {
       type: 'batch',
       revision: snapshot.revision,
@@ -230,6 +258,7 @@ function run(init: DataplaneInit): void {
       tsNsec,
       verdicts: verdicts.buffer as ArrayBuffer,
       rejects,
+      ...(ct ? { ct } : {}),
     };
     post.postMessage(msg, [buf, offsets.buffer, lens.buffer, inPort.buffer, dest.buffer, tsSec.buffer, tsNsec.buffer, verdicts.buffer as ArrayBuffer]);
   }

@@ -274,6 +274,8 @@ function main(): void {
     const metrics = readFileSync(path.join(dir, 'metrics.prom'), 'utf8');
     t.match(metrics, /kpf_live_packets_total\{verdict="DROPPED"\} [1-9]/);
     t.match(metrics, /kpf_policy_changes_total\{outcome="rejected"\} 1/);
+    t.match(metrics, /^kpf_live_conntrack_entries\{table="tcp"\} \d+$/m, 'conntrack occupancy is reported');
+    t.match(metrics, /^kpf_live_conntrack_evictions_total\{table="any",reason="lru"\} \d+$/m, 'and its evictions');
   });
 
   t.test('--reject, SIGKILL, and the next (failing) start cleans up', async (t) => {

@@ -93,7 +93,10 @@ class Counters {
   unroutable = 0;
   writeFailed = 0;
   readonly drops = new Map<number, number>();
+  /** the latest conntrack figures of the dataplane thread */
+  ct: LiveBatch['ct'];
   add(b: LiveBatch): void {
+    if (b.ct) this.ct = b.ct;
     const v = b.verdicts;
     for (let i = 0; i < v.count; i++) {
       if (b.dest[i] === Dest.UNROUTABLE) this.unroutable++;
@@ -106,6 +109,26 @@ class Counters {
     }
     this.rejects += b.rejects;
   }
+}
+
+function conntrackLines(ct: LiveBatch['ct']): string[] {
+  if (!ct) return [];
+  const ev = (table: string, e: { expired: number; non_assured: number; lru: number }) =>
+    (['expired', 'non_assured', 'lru'] as const).map((r) => `kpf_live_conntrack_evictions_total{table="${table}",reason="${r}"} ${e[r]}`);
+  return [
+    '# HELP kpf_live_conntrack_entries Conntrack entries in use.',
+    '# TYPE kpf_live_conntrack_entries gauge',
+    `kpf_live_conntrack_entries{table="tcp"} ${ct.tcpEntries}`,
+    `kpf_live_conntrack_entries{table="any"} ${ct.anyEntries}`,
+    '# HELP kpf_live_conntrack_evictions_total Conntrack entries evicted to make room for new connections.',
+    '# TYPE kpf_live_conntrack_evictions_total counter',
+    ...ev('tcp', ct.tcpEvictions),
+    ...ev('any', ct.anyEvictions),
+    '# HELP kpf_live_map_pressure Fill ratio of the bounded tables.',
+    '# TYPE kpf_live_map_pressure gauge',
+    `kpf_live_map_pressure{map="conntrack_tcp"} ${(ct.tcpEntries / ct.tcpCapacity).toFixed(4)}`,
+    `kpf_live_map_pressure{map="conntrack_any"} ${(ct.anyEntries / ct.anyCapacity).toFixed(4)}`,
+  ];
 }
 
 function metricsText(c: Counters, revisions: PolicyRevisions, revision: number, pods: number): string {
@@ -126,6 +149,7 @@ function metricsText(c: Counters, revisions: PolicyRevisions, revision: number, 
     '# HELP kpf_live_write_errors_total Packets the destination TUN refused.',
     '# TYPE kpf_live_write_errors_total counter',
     `kpf_live_write_errors_total ${c.writeFailed}`,
+    ...conntrackLines(c.ct),
     '# HELP kpf_live_endpoints Namespaces attached (pods and the outside world).',
     '# TYPE kpf_live_endpoints gauge',
     `kpf_live_endpoints ${pods}`,
