@@ -53,6 +53,7 @@ import type { FlowKey } from '../core/flow-key.js';
 import { wordsToIP } from '../core/flow-key.js';
 import { CtTimeout, ctTimeouts, type CtProfile, type CtTimeouts } from './ct-timeouts.js';
 import { tupleHashI } from './flow-hash.js';
+import { backwardShiftDelete } from './open-addressing.js';
 
 /** Result codes of {@link Conntrack.lookup} / {@link Conntrack.relatedLookup}. */
 export const CtResult = {
@@ -535,22 +536,7 @@ export class CtTable {
       if (refs[i] === -1) return; // not present (cannot happen for a consistent table)
       i = (i + 1) & mask;
     }
-    // backward-shift deletion: keeps probe sequences intact without tombstones
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const r = refs[j]!;
-      if (r === -1) break;
-      const home = hashes[j]! & mask;
-      // move j into the hole i unless its home lies cyclically in (i, j]
-      const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (!inRange) {
-        refs[i] = r;
-        hashes[i] = hashes[j]!;
-        i = j;
-      }
-    }
-    refs[i] = -1;
+    backwardShiftDelete(refs, hashes, mask, i);
   }
 
   // ---- entry life cycle ------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
  */
 import type { FlowKey } from '../core/flow-key.js';
 import { tupleHashI } from './flow-hash.js';
+import { backwardShiftDelete } from './open-addressing.js';
 
 /** {@link FragmentTable.lookup} results. */
 export const FragResult = { MISS: 0, HIT: 1 } as const;
@@ -176,20 +177,7 @@ export class FragmentTable {
     const hashes = this.idxHash;
     let i = this.eHash[e]! & mask;
     while (refs[i] !== e) i = (i + 1) & mask;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const r = refs[j]!;
-      if (r === -1) break;
-      const home = hashes[j]! & mask;
-      const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (!inRange) {
-        refs[i] = r;
-        hashes[i] = hashes[j]!;
-        i = j;
-      }
-    }
-    refs[i] = -1;
+    backwardShiftDelete(refs, hashes, mask, i);
     this.unlink(e);
     this.used[e] = 0;
     this.free[this.freeTop++] = e;

@@ -30,6 +30,7 @@
  * @remarks hot path (lookup, insert): no allocation, no closures.
  */
 import { fmix32, mix32 } from '../core/hash.js';
+import { backwardShiftDelete } from './open-addressing.js';
 
 /** {@link VerdictCache.lookup} result: no entry. */
 export const VC_MISS = -1;
@@ -208,20 +209,7 @@ export class VerdictCache {
       if (refs[i] === -1) return;
       i = (i + 1) & mask;
     }
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const r = refs[j]!;
-      if (r === -1) break;
-      const home = hashes[j]! & mask;
-      const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (!inRange) {
-        refs[i] = r;
-        hashes[i] = hashes[j]!;
-        i = j;
-      }
-    }
-    refs[i] = -1;
+    backwardShiftDelete(refs, hashes, mask, i);
   }
 
   /** Counter snapshot (allocates). */
