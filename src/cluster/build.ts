@@ -14,7 +14,7 @@
  * best-effort cluster. Unusable options (a pod or service CIDR that does not parse) throw UsageError.
  */
 import { type Diagnostic, formatLoc, type SourceLoc, UsageError } from '../core/errors.js';
-import { type Cidr, parseCIDR } from '../core/ip.js';
+import { canonicalIP, type Cidr, parseCIDR } from '../core/ip.js';
 import { DEFAULT_LOAD, type LoadOptions } from '../core/options.js';
 import {
   type KubeObject,
@@ -110,6 +110,23 @@ function freezeLabels(l: Record<string, string>): Readonly<Record<string, string
  * @param opts overrides of DEFAULT_LOAD
  * @throws UsageError when opts.podCidrs or opts.serviceCidr do not parse
  */
+/** Node objects implied by the pods: one per spec.nodeName, addressed by the hostIPs its pods report. */
+function nodesFromPods(pods: readonly PodObject[]): NodeObject[] {
+  const byName = new Map<string, NodeObject>();
+  for (const p of pods) {
+    const name = p.spec.nodeName;
+    if (!name) continue;
+    let n = byName.get(name);
+    if (!n) {
+      n = { kind: 'Node', name, labels: {}, addresses: [], podCIDRs: [], loc: p.loc };
+      byName.set(name, n);
+    }
+    const ip = p.hostIP ? canonicalIP(p.hostIP) : null;
+    if (ip && !n.addresses.includes(ip)) n.addresses.push(ip);
+  }
+  return [...byName.values()];
+}
+
 export function buildCluster(objects: readonly KubeObject[], opts: Partial<LoadOptions> = {}): BuildResult {
   const options: LoadOptions = {
     ...DEFAULT_LOAD,
@@ -212,8 +229,17 @@ export function buildCluster(objects: readonly KubeObject[], opts: Partial<LoadO
     }
   }
 
-  // 3. nodes
-  const nodes = buildNodes(nodeObjs, podPools, diagnostics);
+  // 3. nodes: the Node objects; without any, the nodes the pods name (spec.nodeName, with status.hostIP as the
+  // node's address), as in `kubectl get pods -A -o yaml` of a real cluster; without those, one default node
+  const podNodes = nodeObjs.length === 0 ? nodesFromPods(podObjs) : [];
+  if (podNodes.length > 0) {
+    diagnostics.push({
+      severity: 'notice',
+      code: 'KPF_NOTICE_NODES_FROM_PODS',
+      message: `no Node objects: ${podNodes.length} node${podNodes.length === 1 ? '' : 's'} taken from the pods' spec.nodeName and status.hostIP (${podNodes.map((n) => n.name).join(', ')})`,
+    });
+  }
+  const nodes = buildNodes(nodeObjs.length > 0 ? nodeObjs : podNodes, podPools, diagnostics);
   const nodeNames = new Set(nodes.map((n) => n.name));
 
   // 4. pods: given, then derived from workloads

@@ -273,3 +273,23 @@ t.test('a realistic input builds without errors', async (t) => {
   t.equal(cluster.pods.length, 5);
   t.equal(serviceBackends(cluster, cluster.services.find((s) => s.name === 'api')!).length, 2);
 });
+
+t.test('without Node objects, the nodes the pods name (spec.nodeName, status.hostIP) become the nodes', async (t) => {
+  const { evaluate } = await import('../../src/policy/reference.js');
+  const objs = [
+    ns('prod'),
+    pod('prod', 'web', { labels: { app: 'web' }, ips: ['10.244.1.5'], nodeName: 'worker-1', hostIP: '172.18.0.3', phase: 'Running' }),
+    pod('prod', 'db', { labels: { app: 'db' }, ips: ['10.244.2.7'], nodeName: 'worker-2', hostIP: '172.18.0.4', phase: 'Running' }),
+    netpol('prod', 'deny', { podSelector: sel() }),
+  ];
+  const { cluster, diagnostics } = buildCluster(objs, { defaultDns: false });
+  t.same(cluster.nodes.map((n) => n.name), ['worker-1', 'worker-2']);
+  t.equal(cluster.nodeByIP.get('172.18.0.3')?.name, 'worker-1');
+  t.ok(diagnostics.some((d) => d.code === 'KPF_NOTICE_NODES_FROM_PODS' && d.severity === 'notice'));
+  t.equal(cluster.pods.find((p) => p.name === 'web')!.nodeName, 'worker-1');
+  // E18: the kubelet on web's own node reaches it; the other node does not (web is isolated for ingress)
+  t.equal(evaluate(cluster, { src: '172.18.0.3', dst: '10.244.1.5', protocol: 'TCP', srcPort: 50000, dstPort: 8080 }).reason, 'node_ingress');
+  t.equal(evaluate(cluster, { src: '172.18.0.4', dst: '10.244.1.5', protocol: 'TCP', srcPort: 50000, dstPort: 8080 }).verdict, 'DROP');
+  // with no nodeName anywhere, the single default node stays
+  t.same(buildCluster([ns('prod'), pod('prod', 'x')], { defaultDns: false }).cluster.nodes.map((n) => n.name), ['kpf-node']);
+});

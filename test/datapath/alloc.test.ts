@@ -1,5 +1,7 @@
-// Hot-path contract: 1M lookups allocate (almost) nothing. Measured as "no GC ran and the heap did not grow" across
-// the loop, after warm-up (so the JIT has optimised the code); any per-op allocation of even 16 bytes would be 16 MB.
+// Hot-path contract: lookups allocate (almost) nothing. Measured over 3M operations after warm-up (so the JIT has
+// optimised the code): any per-op allocation of even 16 bytes would be 48 MB, several scavenges of the young
+// generation; one stray GC (the runtime's own timers, JIT, the test runner under load) is tolerated, and the heap must
+// not grow.
 import t from 'tap';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Conntrack, CtResult } from '../../src/datapath/conntrack.js';
@@ -9,7 +11,7 @@ import { LpmTable } from '../../src/datapath/lpm.js';
 import { FlowKey } from '../../src/core/flow-key.js';
 import { F, S, UDP, key, tcp } from './helpers.js';
 
-const N = 1_000_000;
+const N = 3_000_000;
 
 async function measure(fn: (n: number) => number): Promise<{ gcs: number; grown: number; sink: number }> {
   fn(200_000); // warm-up / optimisation
@@ -29,8 +31,8 @@ async function measure(fn: (n: number) => number): Promise<{ gcs: number; grown:
 }
 
 function check(t: { ok(c: boolean, m: string): unknown }, name: string, r: { gcs: number; grown: number }) {
-  // 1M allocations of even 16 B would be 16 MB: several scavenges. JIT code and feedback can add a few hundred KB.
-  t.ok(r.gcs === 0 && r.grown < 1024 * 1024, `${name}: 1M ops, GCs=${r.gcs}, heap growth=${r.grown} B`);
+  // 3M allocations of even 16 B would be 48 MB: several scavenges. JIT code and feedback can add a few hundred KB.
+  t.ok(r.gcs <= 1 && r.grown < 1024 * 1024, `${name}: ${N / 1e6}M ops, GCs=${r.gcs}, heap growth=${r.grown} B`);
 }
 
 t.test('conntrack lookup/track hit and miss allocate nothing', async (t) => {
