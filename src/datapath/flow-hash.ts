@@ -128,17 +128,8 @@ export function tupleHash(
   d3: number,
   ports: number,
 ): number {
-  let h = mix32(SEED_TUPLE, (family << 8) | proto);
-  h = mix32(h, s0);
-  h = mix32(h, s1);
-  h = mix32(h, s2);
-  h = mix32(h, s3);
-  h = mix32(h, d0);
-  h = mix32(h, d1);
-  h = mix32(h, d2);
-  h = mix32(h, d3);
-  h = mix32(h, ports);
-  return fmix32(h);
+  // the same bits as the int32 variant the tables use (see above)
+  return tupleHashI(((family & 0xff) << 8) | (proto & 0xff), s0 | 0, s1 | 0, s2 | 0, s3 | 0, d0 | 0, d1 | 0, d2 | 0, d3 | 0, ports | 0) >>> 0;
 }
 
 /** {@link tupleHash} of a decoded packet's 5-tuple, ports packed as sport << 16 | dport. */
