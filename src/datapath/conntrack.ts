@@ -1019,8 +1019,29 @@ export class CtTable {
     this.kh = tupleHashI(this.kfp, s0, s1, s2, s3, d0, d1, d2, d3, ports);
   }
 
+  /**
+   * Finds the IPv4 tuple (fp = 4 << 8 | proto, int32 address words, packed ports word) without any other effect
+   * than the scratch key and foundEntry/foundKind: the replay fast path probes with it and decides afterwards
+   * whether the packet is one it may finish itself. Returns the entry or -1.
+   */
+  probe4(fp: number, src: number, dst: number, ports: number): number {
+    this.kfp = fp;
+    this.ks0 = this.ks1 = this.ks2 = 0;
+    this.kd0 = this.kd1 = this.kd2 = 0;
+    this.ks3 = src;
+    this.kd3 = dst;
+    this.kp = ports;
+    this.kh = tupleHashI(fp, 0, 0, 0, src, 0, 0, 0, dst, ports);
+    return this.find();
+  }
+
   /** Accounts a packet and runs the state machine; returns the new state. */
   update(e: number, k: FlowKey, dir: number, bytes: number): number {
+    return this.account(e, k.tcpFlags, k.sctpChunk, dir, bytes);
+  }
+
+  /** {@link update} with the two header fields the state machines read (TCP flags, first SCTP chunk type). */
+  account(e: number, tcpFlags: number, sctpChunk: number, dir: number, bytes: number): number {
     if (this.used[e] === 0) return 0;
     const now = this.now;
     const d = dir === 1 ? 1 : 0;
@@ -1032,7 +1053,7 @@ export class CtTable {
     let s = this.state[e]!;
     switch (this.kind[e]) {
       case CtKind.TCP: {
-        const f = k.tcpFlags & 0x37;
+        const f = tcpFlags & 0x37;
         const closerDir = (flags & CtFlag.CLOSER_REPLY) !== 0 ? 1 : 0;
         if ((f & RST) !== 0) s = TcpState.CLOSE;
         else if ((f & SYN) !== 0) {
@@ -1067,7 +1088,7 @@ export class CtTable {
         if (d === 1) s = IcmpState.REPLIED;
         break;
       case CtKind.SCTP: {
-        switch (k.sctpChunk) {
+        switch (sctpChunk) {
           case 6: // ABORT
           case 14: // SHUTDOWN COMPLETE
             s = SctpState.CLOSED;
@@ -1246,6 +1267,40 @@ export class Conntrack {
     this.dir = t.lastDir;
     this.invalidReason = t.invalidReason;
     return r;
+  }
+
+  /**
+   * {@link lookup} and {@link update} fused for the replay fast path: an IPv4 TCP/UDP packet (address words and ports
+   * word as int32, see packet/fast4.ts) whose tuple is in the table, unexpired, and whose lookup cannot take a
+   * special turn (no SYN: a bare SYN may reopen or be out of state). When `revision` >= 0 the entry must also carry
+   * that revision (`--on-policy-change=reevaluate` re-decides the others). Then it does exactly what lookup + update
+   * do — clock, counters, `slot`/`dir`, state machine — and returns the global slot; otherwise it returns -1 having
+   * changed nothing, and the caller takes the general path.
+   * @remarks hot path: no allocation.
+   */
+  hit4(proto: number, src: number, dst: number, ports: number, tcpFlags: number, bytes: number, revision: number): number {
+    let t: CtTable;
+    if (proto === 6) {
+      const f = tcpFlags & 0x37;
+      if (TCP_VALID[f] !== 1 || (f & SYN) !== 0) return -1;
+      t = this.tcp;
+    } else t = this.other;
+    const e = t.probe4((4 << 8) | proto, src, dst, ports);
+    if (e < 0) return -1;
+    const n = this.timeNs;
+    if (t.expires[e]! <= (n < this.clockNs ? this.clockNs : n)) return -1;
+    if (revision >= 0 && t.rev[e] !== revision) return -1;
+    this.tick();
+    t.lookups++;
+    t.hits++;
+    t.invalidReason = 0;
+    const dir = t.foundKind & 1; // REPLY 1 and UNNAT-REPLY 3 are the reply direction
+    t.lastDir = dir;
+    this.slot = t.base + e;
+    this.dir = dir;
+    this.invalidReason = 0;
+    t.account(e, tcpFlags, 0, dir, bytes);
+    return this.slot;
   }
 
   /**

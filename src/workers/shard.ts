@@ -21,24 +21,51 @@ function hasPorts(p: number): boolean {
 
 /** Pair hash of a decoded key, with the ClusterIP side replaced by the backend it is translated to. */
 function natPairHash(s: Snapshot | null, k: FlowKey): number {
-  if (s !== null && (s.flags & SemanticsBits.DNAT_OFF) === 0 && hasPorts(k.proto)) {
+  return natPairHashOf(s, k.family, k.proto, k.src0, k.src1, k.src2, k.src3, k.dst0, k.dst1, k.dst2, k.dst3, k.sport, k.dport);
+}
+
+function natPairHashOf(
+  s: Snapshot | null,
+  family: number,
+  proto: number,
+  s0: number,
+  s1: number,
+  s2: number,
+  s3: number,
+  d0: number,
+  d1: number,
+  d2: number,
+  d3: number,
+  sport: number,
+  dport: number,
+): number {
+  if (s !== null && (s.flags & SemanticsBits.DNAT_OFF) === 0 && hasPorts(proto)) {
     const sv = s.services;
     // request to a frontend
-    let f = findFrontend(sv, k.family, k.dst0, k.dst1, k.dst2, k.dst3, k.proto, k.dport);
+    let f = findFrontend(sv, family, d0, d1, d2, d3, proto, dport);
     if (f >= 0 && sv.feCount[f]! > 0) {
-      const b = sv.feStart[f]! + chooseBackend(backendHash(k.src0, k.src1, k.src2, k.src3, k.dst0, k.dst1, k.dst2, k.dst3, k.proto, k.sport, k.dport), sv.feCount[f]!);
+      const b = sv.feStart[f]! + chooseBackend(backendHash(s0, s1, s2, s3, d0, d1, d2, d3, proto, sport, dport), sv.feCount[f]!);
       const o = b * 4;
-      return pairHash(k.family, k.src0, k.src1, k.src2, k.src3, sv.beAddr[o]!, sv.beAddr[o + 1]!, sv.beAddr[o + 2]!, sv.beAddr[o + 3]!);
+      return pairHash(family, s0, s1, s2, s3, sv.beAddr[o]!, sv.beAddr[o + 1]!, sv.beAddr[o + 2]!, sv.beAddr[o + 3]!);
     }
     // reply from a frontend (captured on the client's side): the request was dst=src, sport=dport
-    f = findFrontend(sv, k.family, k.src0, k.src1, k.src2, k.src3, k.proto, k.sport);
+    f = findFrontend(sv, family, s0, s1, s2, s3, proto, sport);
     if (f >= 0 && sv.feCount[f]! > 0) {
-      const b = sv.feStart[f]! + chooseBackend(backendHash(k.dst0, k.dst1, k.dst2, k.dst3, k.src0, k.src1, k.src2, k.src3, k.proto, k.dport, k.sport), sv.feCount[f]!);
+      const b = sv.feStart[f]! + chooseBackend(backendHash(d0, d1, d2, d3, s0, s1, s2, s3, proto, dport, sport), sv.feCount[f]!);
       const o = b * 4;
-      return pairHash(k.family, k.dst0, k.dst1, k.dst2, k.dst3, sv.beAddr[o]!, sv.beAddr[o + 1]!, sv.beAddr[o + 2]!, sv.beAddr[o + 3]!);
+      return pairHash(family, d0, d1, d2, d3, sv.beAddr[o]!, sv.beAddr[o + 1]!, sv.beAddr[o + 2]!, sv.beAddr[o + 3]!);
     }
   }
-  return pairHash(k.family, k.src0, k.src1, k.src2, k.src3, k.dst0, k.dst1, k.dst2, k.dst3);
+  return pairHash(family, s0, s1, s2, s3, d0, d1, d2, d3);
+}
+
+/**
+ * {@link shardOfDecoded} of a frame parsed by packet/fast4.ts (IPv4 TCP/UDP; addresses as int32): the same shard
+ * the decoded frame gets.
+ */
+export function shardOf4(snapshot: Snapshot | null, proto: number, src: number, dst: number, sport: number, dport: number, workers: number): number {
+  if (workers === 1) return 0;
+  return natPairHashOf(snapshot, 4, proto, 0, 0, 0, src >>> 0, 0, 0, 0, dst >>> 0, sport, dport) % workers;
 }
 
 export function shardOf(

@@ -8,7 +8,7 @@ import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { FlowKey } from '../core/flow-key.js';
 import { decode } from '../packet/decode.js';
-import { shardOfDecoded } from './shard.js';
+import { shardOf4, shardOfDecoded } from './shard.js';
 
 const inner = new FlowKey();
 
@@ -69,11 +69,25 @@ export default function classifyTask(task: VerdictTask | { stats: true }): Verdi
   const k = c.key;
   const opts = c.decodeOptions;
   let mine = 0;
+  const s = snapshot;
+  const f = c.fast;
   for (let i = 0; i < task.count; i++) {
     const off = offsets[i]!;
-    // every worker decodes every record of the batch once; it classifies those of its shard (hashed after NAT)
-    const st = decode(linkTypes[i]!, buf, off, capLens[i]!, wireLens[i]!, k, opts);
-    if (workers > 1 && shardOfDecoded(st, buf, off, k, inner, workers, snapshot) !== shard) continue;
+    const lt = linkTypes[i]!;
+    const cap = capLens[i]!;
+    const wire = wireLens[i]!;
+    // every worker looks at every record of the batch once; it classifies those of its shard (hashed after NAT).
+    // The common frame (packet/fast4.ts) of an established connection takes the fast path; the rest is decoded.
+    if (c.parseFast(lt, buf, off, cap, wire)) {
+      if (workers > 1 && shardOf4(s, f.proto, f.src, f.dst, f.sport, f.dport, workers) !== shard) continue;
+      c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
+      mine++;
+      if (c.classifyParsed(out, i)) continue;
+      c.classifyDecoded(decode(lt, buf, off, cap, wire, k, opts), buf, off, out, i);
+      continue;
+    }
+    const st = decode(lt, buf, off, cap, wire, k, opts);
+    if (workers > 1 && shardOfDecoded(st, buf, off, k, inner, workers, s) !== shard) continue;
     c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
     c.classifyDecoded(st, buf, off, out, i);
     mine++;
