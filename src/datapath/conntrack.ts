@@ -8,7 +8,7 @@
  *
  *     index (open addressing, linear probing, backward-shift delete, size = pow2 >= 8 × cap, load <= 0.5)
  *     ┌──────────────┬────────────┐     ref = entry << 2 | kind   kind 0 ORIGINAL    client → VIP:port
- *     │ idxRef  i32  │ idxHash u32 │ ──▶                               1 REPLY       backend:targetPort → client
+ *     │ ref i32      │ hash i32    │ ──▶                               1 REPLY       backend:targetPort → client
  *     └──────────────┴────────────┘     -1 = empty                    2 TRANSLATED  client → backend:targetPort
  *                                                                     3 UNNAT-REPLY VIP:port → client (reply as
  *                                                                       seen on the client side, reported REPLY)
@@ -19,7 +19,7 @@
  *     │ orig src0..3 │ orig dst0..3 │ orig ports │ reply src0..3 │ reply dst0..3 │ reply ports │ xlat ports │ unnat ports │
  *     └───────────────────────────────────────────────────────────────────────────────────────────────┘
  *     fp u16 (family << 8 | proto)  kind u8 (L4 machine)  state u8  flags u8  verdict u8  used u8
- *     rev u32  rules u32 × N  pkts f64 × 2  bytes f64 × 2  created / lastSeen / expires f64 (ns)  recHash u32 × 4
+ *     rev u32  rules u32 × N  num f64 × 8 (one line: expires, lastSeen, packets × 2, bytes × 2, created)  recHash u32 × 4
  *     free list i32 (stack of unused entries)
  *
  * Ports word of a tuple: TCP/UDP/SCTP/UDP-Lite/DCCP `sport << 16 | dport`; ICMP/ICMPv6 `id << 16 | type` (the
@@ -53,7 +53,7 @@ import type { FlowKey } from '../core/flow-key.js';
 import { wordsToIP } from '../core/flow-key.js';
 import { CtTimeout, ctTimeouts, type CtProfile, type CtTimeouts } from './ct-timeouts.js';
 import { tupleHashI } from './flow-hash.js';
-import { backwardShiftDelete } from './open-addressing.js';
+import { backwardShiftDeletePairs } from './open-addressing.js';
 
 /** Result codes of {@link Conntrack.lookup} / {@link Conntrack.relatedLookup}. */
 export const CtResult = {
@@ -201,6 +201,13 @@ export interface ConntrackOptions {
 }
 
 const STRIDE = 20;
+/** Float64 words per entry in CtTable.num (one cache line) and their offsets */
+const NUM = 8;
+const N_EXPIRES = 0;
+const N_SEEN = 1;
+const N_PKTS = 2;
+const N_BYTES = 4;
+const N_CREATED = 6;
 const O_OSRC = 0;
 const O_ODST = 4;
 const O_OPORTS = 8;
@@ -318,8 +325,8 @@ export class CtTable {
   private readonly sample: number;
 
   private readonly idxMask: number;
-  private readonly idxRef: Int32Array;
-  private readonly idxHash: Int32Array;
+  /** the index: slot i holds [2i] the entry reference (-1 empty) and [2i+1] its tuple hash, in one cache line */
+  private readonly idx: Int32Array;
 
   /** tuple words as int32 (bit patterns of the u32 words; see flow-hash.ts on why int32) */
   readonly tup: Int32Array;
@@ -331,11 +338,11 @@ export class CtTable {
   readonly used: Uint8Array;
   readonly rev: Uint32Array;
   readonly rules: Uint32Array;
-  readonly pkts: Float64Array;
-  readonly bytes: Float64Array;
-  readonly created: Float64Array;
-  readonly lastSeen: Float64Array;
-  readonly expires: Float64Array;
+  /**
+   * The numbers of an entry, one 64-byte line each (an established packet reads and writes only this line besides
+   * the index and the tuple): [e*8] expires, +1 lastSeen, +2/+3 packets original/reply, +4/+5 bytes, +6 created (ns).
+   */
+  readonly num: Float64Array;
   private readonly recHash: Int32Array;
   private readonly free: Int32Array;
   private freeTop: number;
@@ -387,8 +394,8 @@ export class CtTable {
     let size = 8;
     while (size < capacity * 8) size *= 2;
     this.idxMask = size - 1;
-    this.idxRef = new Int32Array(size).fill(-1);
-    this.idxHash = new Int32Array(size);
+    this.idx = new Int32Array(2 * size);
+    for (let i = 0; i < 2 * size; i += 2) this.idx[i] = -1;
     this.tup = new Int32Array(capacity * STRIDE);
     this.fp = new Uint16Array(capacity);
     this.kind = new Uint8Array(capacity);
@@ -398,11 +405,7 @@ export class CtTable {
     this.used = new Uint8Array(capacity);
     this.rev = new Uint32Array(capacity);
     this.rules = new Uint32Array(capacity * nRules);
-    this.pkts = new Float64Array(capacity * 2);
-    this.bytes = new Float64Array(capacity * 2);
-    this.created = new Float64Array(capacity);
-    this.lastSeen = new Float64Array(capacity);
-    this.expires = new Float64Array(capacity);
+    this.num = new Float64Array(capacity * NUM);
     this.recHash = new Int32Array(capacity * 4);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
@@ -501,16 +504,15 @@ export class CtTable {
   private find(): number {
     const mask = this.idxMask;
     const h = this.kh;
-    const refs = this.idxRef;
-    const hashes = this.idxHash;
+    const idx = this.idx;
     let i = h & mask;
     for (;;) {
-      const r = refs[i]!;
+      const r = idx[2 * i]!;
       if (r === -1) {
         this.foundEntry = -1;
         return -1;
       }
-      if (hashes[i] === h && this.matches(r >>> 2, r & 3)) {
+      if (idx[2 * i + 1] === h && this.matches(r >>> 2, r & 3)) {
         this.foundEntry = r >>> 2;
         this.foundKind = r & 3;
         return r >>> 2;
@@ -521,22 +523,22 @@ export class CtTable {
 
   private idxInsert(h: number, ref: number): void {
     const mask = this.idxMask;
+    const idx = this.idx;
     let i = h & mask;
-    while (this.idxRef[i] !== -1) i = (i + 1) & mask;
-    this.idxRef[i] = ref;
-    this.idxHash[i] = h;
+    while (idx[2 * i] !== -1) i = (i + 1) & mask;
+    idx[2 * i] = ref;
+    idx[2 * i + 1] = h;
   }
 
   private idxRemove(h: number, ref: number): void {
     const mask = this.idxMask;
-    const refs = this.idxRef;
-    const hashes = this.idxHash;
+    const idx = this.idx;
     let i = h & mask;
-    while (refs[i] !== ref) {
-      if (refs[i] === -1) return; // not present (cannot happen for a consistent table)
+    while (idx[2 * i] !== ref) {
+      if (idx[2 * i] === -1) return; // not present (cannot happen for a consistent table)
       i = (i + 1) & mask;
     }
-    backwardShiftDelete(refs, hashes, mask, i);
+    backwardShiftDeletePairs(idx, mask, i);
   }
 
   // ---- entry life cycle ------------------------------------------------------------------------------------------
@@ -581,14 +583,14 @@ export class CtTable {
       const e = h;
       h = h + 1 === cap ? 0 : h + 1;
       if (this.used[e] === 0) continue;
-      if (this.expires[e]! <= now) {
+      if (this.num[e * NUM + N_EXPIRES]! <= now) {
         this.hand = h;
         this.evictions[CtEvict.EXPIRED]!++;
         this.expired++;
         this.removeEntry(e);
         return;
       }
-      const age = this.lastSeen[e]!;
+      const age = this.num[e * NUM + N_SEEN]!;
       if (age < anyAge) {
         anyAge = age;
         anyBest = e;
@@ -702,7 +704,7 @@ export class CtTable {
     }
     this.loadKey(k, portsOf(k));
     let e = this.find();
-    if (e >= 0 && this.expires[e]! <= now) {
+    if (e >= 0 && this.num[e * NUM + N_EXPIRES]! <= now) {
       this.expired++;
       this.removeEntry(e);
       e = -1;
@@ -776,7 +778,7 @@ export class CtTable {
     }
     this.loadKey(inner, portsOf(inner));
     let e = this.find();
-    if (e >= 0 && this.expires[e]! <= now) {
+    if (e >= 0 && this.num[e * NUM + N_EXPIRES]! <= now) {
       this.expired++;
       this.removeEntry(e);
       e = -1;
@@ -954,12 +956,13 @@ export class CtTable {
     for (let i = 0; i < this.nRules; i++) this.rules[rb + i] = 0;
     if (this.nRules > 0) this.rules[rb] = rule0 >>> 0;
     if (this.nRules > 1) this.rules[rb + 1] = rule1 >>> 0;
-    this.pkts[2 * e] = 0;
-    this.pkts[2 * e + 1] = 0;
-    this.bytes[2 * e] = 0;
-    this.bytes[2 * e + 1] = 0;
-    this.created[e] = now;
-    this.lastSeen[e] = now;
+    const ne = e * NUM;
+    this.num[ne + N_PKTS] = 0;
+    this.num[ne + N_PKTS + 1] = 0;
+    this.num[ne + N_BYTES] = 0;
+    this.num[ne + N_BYTES + 1] = 0;
+    this.num[ne + N_CREATED] = now;
+    this.num[ne + N_SEEN] = now;
     let flags = isNat ? CtFlag.NAT : 0;
     // initial state from the first packet
     let st = 0;
@@ -1045,9 +1048,11 @@ export class CtTable {
     if (this.used[e] === 0) return 0;
     const now = this.now;
     const d = dir === 1 ? 1 : 0;
-    this.pkts[2 * e + d]!++;
-    this.bytes[2 * e + d] += bytes;
-    if (now > this.lastSeen[e]!) this.lastSeen[e] = now;
+    const num = this.num;
+    const ne = e * NUM;
+    num[ne + N_PKTS + d]!++;
+    num[ne + N_BYTES + d] += bytes;
+    if (now > num[ne + N_SEEN]!) num[ne + N_SEEN] = now;
     let flags = this.flags[e]!;
     if (d === 1) flags |= CtFlag.SEEN_REPLY;
     let s = this.state[e]!;
@@ -1073,13 +1078,13 @@ export class CtTable {
           } else if (s === TcpState.FIN_WAIT && d !== closerDir) s = TcpState.CLOSE_WAIT;
           else if (s === TcpState.LAST_ACK && d === closerDir) s = TcpState.TIME_WAIT;
         }
-        if ((flags & CtFlag.PICKUP) !== 0 && (flags & CtFlag.SEEN_REPLY) !== 0 && this.pkts[2 * e]! > 0 && s === TcpState.ESTABLISHED)
+        if ((flags & CtFlag.PICKUP) !== 0 && (flags & CtFlag.SEEN_REPLY) !== 0 && num[ne + N_PKTS]! > 0 && s === TcpState.ESTABLISHED)
           flags |= CtFlag.ASSURED;
         break;
       }
       case CtKind.UDP:
       case CtKind.GENERIC:
-        if ((flags & CtFlag.SEEN_REPLY) !== 0 && this.pkts[2 * e]! > 0) {
+        if ((flags & CtFlag.SEEN_REPLY) !== 0 && num[ne + N_PKTS]! > 0) {
           s = UdpState.STREAM;
           flags |= CtFlag.ASSURED;
         }
@@ -1112,7 +1117,7 @@ export class CtTable {
           default:
             break;
         }
-        if ((flags & CtFlag.PICKUP) !== 0 && (flags & CtFlag.SEEN_REPLY) !== 0 && this.pkts[2 * e]! > 0 && s === SctpState.ESTABLISHED)
+        if ((flags & CtFlag.PICKUP) !== 0 && (flags & CtFlag.SEEN_REPLY) !== 0 && num[ne + N_PKTS]! > 0 && s === SctpState.ESTABLISHED)
           flags |= CtFlag.ASSURED;
         break;
       }
@@ -1121,7 +1126,7 @@ export class CtTable {
     }
     this.state[e] = s;
     this.flags[e] = flags;
-    this.expires[e] = this.lastSeen[e]! + this.timeouts[this.timeoutClass(e)]!;
+    num[ne + N_EXPIRES] = num[ne + N_SEEN]! + this.timeouts[this.timeoutClass(e)]!;
     return s;
   }
 
@@ -1133,7 +1138,7 @@ export class CtTable {
     let removed = 0;
     const n = maxSlots < cap ? maxSlots : cap;
     for (let i = 0; i < n; i++) {
-      if (this.used[c] === 1 && this.expires[c]! <= now) {
+      if (this.used[c] === 1 && this.num[c * NUM + N_EXPIRES]! <= now) {
         this.expired++;
         this.removeEntry(c);
         removed++;
@@ -1288,7 +1293,7 @@ export class Conntrack {
     const e = t.probe4((4 << 8) | proto, src, dst, ports);
     if (e < 0) return -1;
     const n = this.timeNs;
-    if (t.expires[e]! <= (n < this.clockNs ? this.clockNs : n)) return -1;
+    if (t.num[e * NUM + N_EXPIRES]! <= (n < this.clockNs ? this.clockNs : n)) return -1;
     if (revision >= 0 && t.rev[e] !== revision) return -1;
     this.tick();
     t.lookups++;
@@ -1438,23 +1443,23 @@ export class Conntrack {
   }
   packets(slot: number, dir: number): number {
     const t = this.tableOf(slot);
-    return t.pkts[2 * (slot - t.base) + (dir === 1 ? 1 : 0)]!;
+    return t.num[(slot - t.base) * NUM + N_PKTS + (dir === 1 ? 1 : 0)]!;
   }
   bytes(slot: number, dir: number): number {
     const t = this.tableOf(slot);
-    return t.bytes[2 * (slot - t.base) + (dir === 1 ? 1 : 0)]!;
+    return t.num[(slot - t.base) * NUM + N_BYTES + (dir === 1 ? 1 : 0)]!;
   }
   createdNs(slot: number): number {
     const t = this.tableOf(slot);
-    return t.created[slot - t.base]!;
+    return t.num[(slot - t.base) * NUM + N_CREATED]!;
   }
   lastSeenNs(slot: number): number {
     const t = this.tableOf(slot);
-    return t.lastSeen[slot - t.base]!;
+    return t.num[(slot - t.base) * NUM + N_SEEN]!;
   }
   expiresNs(slot: number): number {
     const t = this.tableOf(slot);
-    return t.expires[slot - t.base]!;
+    return t.num[(slot - t.base) * NUM + N_EXPIRES]!;
   }
 
   /** Name of an entry's state (debug). */
@@ -1482,7 +1487,7 @@ export class Conntrack {
     return (
       `${t.tupleToString(e, K_ORIG)} | reply ${t.tupleToString(e, K_REPLY)} ${this.stateName(slot)} [${fl.join(',')}] ` +
       `verdict=${t.verdict[e]} rev=${t.rev[e]} rules=${rules.join(',')} ` +
-      `pkts=${t.pkts[2 * e]}/${t.pkts[2 * e + 1]} bytes=${t.bytes[2 * e]}/${t.bytes[2 * e + 1]}`
+      `pkts=${t.num[e * NUM + N_PKTS]}/${t.num[e * NUM + N_PKTS + 1]} bytes=${t.num[e * NUM + N_BYTES]}/${t.num[e * NUM + N_BYTES + 1]}`
     );
   }
 

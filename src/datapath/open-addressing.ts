@@ -26,3 +26,21 @@ export function backwardShiftDelete(refs: Int32Array, hashes: Int32Array | Uint3
   }
   refs[i] = -1;
 }
+
+/** {@link backwardShiftDelete} over one interleaved array: slot i is [2i] the reference (-1 empty), [2i+1] the hash. */
+export function backwardShiftDeletePairs(idx: Int32Array, mask: number, i: number): void {
+  let j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    const r = idx[2 * j]!;
+    if (r === -1) break;
+    const home = idx[2 * j + 1]! & mask;
+    const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
+    if (!inRange) {
+      idx[2 * i] = r;
+      idx[2 * i + 1] = idx[2 * j + 1]!;
+      i = j;
+    }
+  }
+  idx[2 * i] = -1;
+}
