@@ -192,9 +192,10 @@ export class Classifier {
   /** drops by reason (Cilium numbers < 256) */
   readonly dropsByReason = new Float64Array(256);
 
-  constructor(snapshot: Snapshot, opts: ClassifierOptions = {}) {
+  /** `conntrack`: tables built ahead (e.g. while the worker waited for its first batch) with `opts.conntrack`. */
+  constructor(snapshot: Snapshot, opts: ClassifierOptions = {}, conntrack?: Conntrack) {
     this.snap = snapshot;
-    this.ct = new Conntrack(opts.conntrack ?? {});
+    this.ct = conntrack ?? new Conntrack(opts.conntrack ?? {});
     this.vc = new VerdictCache(opts.verdictCacheMax ?? 65536);
     this.frags = new FragmentTable({ capacity: opts.fragMax ?? 8192 });
     this.pickup = opts.pickup === 'off' ? 0 : opts.pickup === 'either' ? 2 : 1;

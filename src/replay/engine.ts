@@ -47,7 +47,7 @@ export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
 export interface ReplayBatch {
   /** the reader's batch (bytes and record arrays); valid during the sink call only */
   records: RecordBatch;
-  /** the shared copy of the bytes the workers read (same offsets as records.buf) */
+  /** the batch's verdicts; like `records`, valid during the sink call only (the shared memory is reused) */
   verdicts: VerdictBatch;
   /** records of this batch that got the default verdict after a worker failure */
   defaulted: number;
@@ -80,26 +80,91 @@ interface Pending {
   verdicts: VerdictBatch;
   /** per worker: whether its part succeeded */
   parts: Array<Promise<boolean>>;
+  /** the shared memory it occupies until it is complete */
+  slot: SharedSlot;
 }
 
-function shared<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(src: T, n: number): T {
-  const ctor = src.constructor as { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number };
-  const out = new ctor(new SharedArrayBuffer(Math.max(1, n) * ctor.BYTES_PER_ELEMENT));
-  out.set(src.subarray(0, n) as never);
-  return out;
+/**
+ * One batch's worth of shared memory, reused from batch to batch (allocating SharedArrayBuffers per batch cost
+ * more than classifying): the record bytes and columns the workers read, and the verdicts they write.
+ */
+class SharedSlot {
+  buf: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly capLens: Uint32Array;
+  readonly wireLens: Uint32Array;
+  readonly linkTypes: Uint16Array;
+  readonly tsSec: Float64Array;
+  readonly tsNsec: Uint32Array;
+  readonly ifaces: Uint16Array;
+  readonly fileOffsets: Float64Array;
+  readonly out: SharedArrayBuffer;
+  constructor(readonly capacity: number) {
+    const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
+    this.buf = new Uint8Array(sab(capacity * 128));
+    this.offsets = new Uint32Array(sab(capacity * 4));
+    this.capLens = new Uint32Array(sab(capacity * 4));
+    this.wireLens = new Uint32Array(sab(capacity * 4));
+    this.linkTypes = new Uint16Array(sab(capacity * 2));
+    this.tsSec = new Float64Array(sab(capacity * 8));
+    this.tsNsec = new Uint32Array(sab(capacity * 4));
+    this.ifaces = new Uint16Array(capacity);
+    this.fileOffsets = new Float64Array(capacity);
+    this.out = sab(VerdictBatch.bytes(capacity));
+  }
+
+  /** Copies the reader's batch in (the reader reuses its buffers); grows the byte buffer when a batch needs more. */
+  fill(b: RecordBatch, end: number): void {
+    const n = b.count;
+    if (end > this.buf.length) this.buf = new Uint8Array(new SharedArrayBuffer(Math.max(end, this.buf.length * 2)));
+    this.buf.set(b.buf.subarray(0, end));
+    this.offsets.set(b.offsets.subarray(0, n));
+    this.capLens.set(b.capLens.subarray(0, n));
+    this.wireLens.set(b.wireLens.subarray(0, n));
+    this.linkTypes.set(b.linkTypes.subarray(0, n));
+    this.tsSec.set(b.tsSec.subarray(0, n));
+    this.tsNsec.set(b.tsNsec.subarray(0, n));
+    this.ifaces.set(b.ifaces.subarray(0, n));
+    this.fileOffsets.set(b.fileOffsets.subarray(0, n));
+    // a verdict is never 0: a worker that fails leaves its records at 0 (see complete())
+    new Uint8Array(this.out, 30 * this.capacity, n).fill(0);
+  }
 }
 
+/**
+ * Starts the worker pool of a replay. A caller may start it early — before loading and compiling the manifests — so
+ * that the threads boot on the other core meanwhile, and hand it to {@link replay}, which destroys it when done.
+ */
+export function startPool(options: Partial<Pick<ReplayOptions, 'workers' | 'workerHeapMb' | 'classifier'>>): ShardedPool {
+  const workers = options.workers ?? DEFAULT_REPLAY.workers;
+  const pool = new ShardedPool({ workers, ...(options.workerHeapMb ? { workerHeapMb: options.workerHeapMb } : {}) });
+  pool.prepare(options.classifier ?? {});
+  return pool;
+}
+
+/**
+ * Replays a capture through the workers; `startedPool` (from {@link startPool}, with `options.workers` threads) is
+ * used and destroyed, else a pool is started here.
+ */
 export async function replay(
   input: CaptureInput,
   snapshot: Snapshot,
   options: Partial<ReplayOptions>,
   sink: ReplaySink,
+  startedPool?: ShardedPool,
 ): Promise<ReplaySummary> {
   const opts: ReplayOptions = { ...DEFAULT_REPLAY, ...options };
-  if (opts.batchSize < 1024) throw new KpfError('KPF_ERR_USAGE', `batch size ${opts.batchSize} is below 1024`, { exitCode: 2 });
   const t0 = performance.now();
-  const reader = await openCapture(input, { maxBatch: opts.batchSize, reuse: true });
-  const pool = new ShardedPool({ workers: opts.workers, ...(opts.workerHeapMb ? { workerHeapMb: opts.workerHeapMb } : {}) });
+  let reader: CaptureReader;
+  try {
+    if (opts.batchSize < 1024) throw new KpfError('KPF_ERR_USAGE', `batch size ${opts.batchSize} is below 1024`, { exitCode: 2 });
+    if (startedPool && startedPool.size !== opts.workers) throw new KpfError('KPF_ERR_USAGE', `the pool has ${startedPool.size} workers, the options ask for ${opts.workers}`, { exitCode: 2 });
+    reader = await openCapture(input, { maxBatch: opts.batchSize, reuse: true });
+  } catch (e) {
+    await startedPool?.destroy();
+    throw e;
+  }
+  const pool = startedPool ?? startPool(opts);
   const handle = snapshotHandle(snapshot);
   const W = opts.workers;
   const pending: Pending[] = [];
@@ -118,19 +183,18 @@ export async function replay(
   let seq = 0;
   let tSteady = 0;
 
+  // shared slots: at most maxInFlight batches are pending, and a slot is free again once its batch is complete
+  const free: SharedSlot[] = [];
   const dispatch = (b: RecordBatch): Pending => {
     const n = b.count;
     const end = n === 0 ? 0 : b.offsets[n - 1]! + b.capLens[n - 1]!;
-    const buf = shared(b.buf, end);
-    const offsets = shared(b.offsets, n);
-    const capLens = shared(b.capLens, n);
-    const wireLens = shared(b.wireLens, n);
-    const linkTypes = shared(b.linkTypes, n);
-    const tsSec = shared(b.tsSec, n);
-    const tsNsec = shared(b.tsNsec, n);
+    let slot = free.pop();
+    if (!slot || slot.capacity < n) slot = new SharedSlot(Math.max(n, opts.batchSize));
+    slot.fill(b, end);
     const mySeq = seq++;
-    const out = new SharedArrayBuffer(VerdictBatch.bytes(n));
-    const verdicts = new VerdictBatch(n, out);
+    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out } = slot;
+    const verdicts = new VerdictBatch(slot.capacity, out);
+    verdicts.count = n;
     // every worker gets the whole batch (shared memory, no copies) and classifies the records of its shard
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
@@ -146,6 +210,7 @@ export async function replay(
           tsSec,
           tsNsec,
           count: n,
+          capacity: slot.capacity,
           shard: w,
           workers: W,
           out,
@@ -159,20 +224,19 @@ export async function replay(
           },
         );
     });
-    // the reader may reuse its buffers after this call: keep a private copy of what the sink needs
     const records: RecordBatch = {
       ...b,
-      buf: new Uint8Array(buf.buffer, 0, end),
-      offsets,
-      capLens,
-      wireLens,
-      linkTypes,
-      tsSec,
-      tsNsec,
-      ifaces: b.ifaces.slice(0, n),
-      fileOffsets: b.fileOffsets.slice(0, n),
+      buf: slot.buf.subarray(0, end),
+      offsets: slot.offsets.subarray(0, n),
+      capLens: slot.capLens.subarray(0, n),
+      wireLens: slot.wireLens.subarray(0, n),
+      linkTypes: slot.linkTypes.subarray(0, n),
+      tsSec: slot.tsSec.subarray(0, n),
+      tsNsec: slot.tsNsec.subarray(0, n),
+      ifaces: slot.ifaces.subarray(0, n),
+      fileOffsets: slot.fileOffsets.subarray(0, n),
     };
-    return { seq: mySeq, records, verdicts, parts };
+    return { seq: mySeq, records, verdicts, parts, slot };
   };
 
   const complete = async (p: Pending): Promise<void> => {
@@ -203,6 +267,7 @@ export async function replay(
     summary.records += n;
     summary.defaultVerdicts += defaulted;
     await sink.batch({ records: p.records, verdicts: out, defaulted });
+    free.push(p.slot);
   };
 
   try {

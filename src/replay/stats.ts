@@ -9,6 +9,7 @@ import { ForwardReasonName, PacketFlag, PacketVerdict, type VerdictBatch } from 
 import { decode } from '../packet/decode.js';
 import { DIR_INGRESS, type Compiled } from '../policy/compile.js';
 import type { RecordBatch } from '../sources/capture.js';
+import { FlowCounter } from './flow-counter.js';
 import { dropReasonName } from './records.js';
 import type { ReplaySummary } from './engine.js';
 import { VERSION } from '../version.js';
@@ -28,10 +29,15 @@ export class ReplayStats {
   /** packets by forward reason / by drop reason (reason codes < 2048) */
   private readonly fwdBy = new Float64Array(2048);
   private readonly dropBy = new Float64Array(2048);
-  /** 5-tuple text → dropped packets (bounded) */
-  private readonly droppedFlows = new Map<string, number>();
+  /** dropped packets per flow (family, protocol, addresses, destination port), bounded */
+  private readonly droppedFlows: FlowCounter;
   private readonly key = new FlowKey();
-  constructor(private readonly trackFlows: boolean, private readonly maxFlows = 200_000) {}
+  constructor(
+    private readonly trackFlows: boolean,
+    maxFlows = 200_000,
+  ) {
+    this.droppedFlows = new FlowCounter(maxFlows);
+  }
 
   add(records: RecordBatch, v: VerdictBatch): void {
     for (let i = 0; i < v.count; i++) {
@@ -61,12 +67,7 @@ export class ReplayStats {
     decode(records.linkTypes[i]!, records.buf, records.offsets[i]!, records.capLens[i]!, records.wireLens[i]!, k);
     if (k.family === 0) return;
     const ports = k.proto === 6 || k.proto === 17 || k.proto === 132;
-    const src = wordsToIP(k.family, k.src0, k.src1, k.src2, k.src3);
-    const dst = wordsToIP(k.family, k.dst0, k.dst1, k.dst2, k.dst3);
-    const t = `${src} -> ${dst}${ports ? `:${k.dport}` : ''} ${PROTO[k.proto] ?? k.proto}`;
-    const n = this.droppedFlows.get(t);
-    if (n !== undefined) this.droppedFlows.set(t, n + 1);
-    else if (this.droppedFlows.size < this.maxFlows) this.droppedFlows.set(t, 1);
+    this.droppedFlows.add((k.family << 8) | k.proto, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, ports ? k.dport : -1);
   }
 
   /** [reason, packets] of the forwarded packets, reasons with none left out */
@@ -79,9 +80,26 @@ export class ReplayStats {
     return nonZero(this.dropBy);
   }
 
+  /** The n flows with most dropped packets as text, most first (ties by text). */
   topDropped(n: number): Array<[string, number]> {
-    return [...this.droppedFlows].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
+    if (n <= 0) return [];
+    const all: Array<[number[], number]> = [];
+    this.droppedFlows.forEach((key, count) => all.push([key, count]));
+    all.sort((a, b) => b[1] - a[1]);
+    // only the flows that can make the list are put into words: down to the n-th count, ties included
+    const cut = all.length > n ? all[n - 1]![1] : 0;
+    const top: Array<[string, number]> = [];
+    for (const [w, c] of all) {
+      if (c < cut) break;
+      const fam = w[0]! >>> 8;
+      const proto = w[0]! & 0xff;
+      const src = wordsToIP(fam, w[1]! >>> 0, w[2]! >>> 0, w[3]! >>> 0, w[4]! >>> 0);
+      const dst = wordsToIP(fam, w[5]! >>> 0, w[6]! >>> 0, w[7]! >>> 0, w[8]! >>> 0);
+      top.push([`${src} -> ${dst}${w[9]! >= 0 ? `:${w[9]}` : ''} ${PROTO[proto] ?? proto}`, c]);
+    }
+    return top.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
   }
+
 }
 
 function nonZero(a: Float64Array): Array<[number, number]> {

@@ -6,7 +6,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
+import type { ClassifierOptions } from '../datapath/classify.js';
+import type { PrepareTask, VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
 
 /** The worker module beside this one: .ts when running from source (tests), .js from dist/. */
 function workerFile(): string {
@@ -50,6 +51,14 @@ export class ShardedPool {
    */
   run(shard: number, task: VerdictTask): Promise<VerdictTaskResult> {
     return this.pools[shard]!.run(task) as Promise<VerdictTaskResult>;
+  }
+
+  /**
+   * Has every thread build its conntrack tables now, ahead of the first batch (a failure here is ignored: the first
+   * batch then builds them, and reports any error itself).
+   */
+  prepare(options: ClassifierOptions): void {
+    for (const p of this.pools) (p.run({ prepare: options } satisfies PrepareTask) as Promise<unknown>).catch(() => undefined);
   }
 
   /** Each worker's counters (null for a worker that has classified nothing since it started). */

@@ -7,6 +7,7 @@ import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/cl
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { FlowKey } from '../core/flow-key.js';
+import { Conntrack } from '../datapath/conntrack.js';
 import { decode } from '../packet/decode.js';
 import { shardOf4, shardOfDecoded } from './shard.js';
 
@@ -25,6 +26,8 @@ export interface VerdictTask {
   tsNsec: Uint32Array;
   /** records in the batch */
   count: number;
+  /** records the verdict buffer is laid out for (VerdictBatch columns), ≥ count */
+  capacity: number;
   /** this worker's shard and the number of shards: the worker classifies the records whose shard is its own */
   shard: number;
   workers: number;
@@ -54,17 +57,32 @@ export interface WorkerStats {
 
 let classifier: Classifier | undefined;
 let snapshot: Snapshot | undefined;
+/** conntrack tables built by a `prepare` task before the first batch, and the options they were built with */
+let prepared: { options: string; ct: Conntrack } | undefined;
 
-export default function classifyTask(task: VerdictTask | { stats: true }): VerdictTaskResult | WorkerStats | null {
+/** A task that builds the conntrack tables (tens of MB) while the main thread is still loading the manifests. */
+export interface PrepareTask {
+  prepare: ClassifierOptions;
+}
+
+export default function classifyTask(task: VerdictTask | PrepareTask | { stats: true }): VerdictTaskResult | WorkerStats | null {
   if ('stats' in task) return stats();
+  if ('prepare' in task) {
+    if (!classifier) prepared = { options: JSON.stringify(task.prepare.conntrack ?? {}), ct: new Conntrack(task.prepare.conntrack ?? {}) };
+    return null;
+  }
   if (task.crash) process.exit(70);
   if (!snapshot || snapshot.revision !== task.snapshot.revision) {
     snapshot = attachSnapshot(task.snapshot);
     if (classifier) classifier.setSnapshot(snapshot);
   }
-  if (!classifier) classifier = new Classifier(snapshot, task.options);
+  if (!classifier) {
+    const ct = prepared && prepared.options === JSON.stringify(task.options.conntrack ?? {}) ? prepared.ct : undefined;
+    prepared = undefined;
+    classifier = new Classifier(snapshot, task.options, ct);
+  }
   const c = classifier;
-  const out = new VerdictBatch(task.count, task.out);
+  const out = new VerdictBatch(task.capacity, task.out);
   const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, shard, workers } = task;
   const k = c.key;
   const opts = c.decodeOptions;

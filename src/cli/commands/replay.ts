@@ -8,7 +8,9 @@ import { PacketVerdict } from '../../datapath/classify.js';
 import type { CtProfile } from '../../datapath/ct-timeouts.js';
 import { compile } from '../../policy/compile.js';
 import { buildSnapshot } from '../../policy/snapshot.js';
-import { replay, type ReplayOptions, type ReplaySummary } from '../../replay/engine.js';
+import { replay, startPool, type ReplayOptions, type ReplaySummary } from '../../replay/engine.js';
+import type { Compiled } from '../../policy/compile.js';
+import type { Snapshot } from '../../datapath/snapshot.js';
 import { RecordContext } from '../../replay/records.js';
 import { ReplayStats, metricsText, summaryText } from '../../replay/stats.js';
 import { compactLine, jsonLine, jsonpbLine } from '../../sinks/flow.js';
@@ -107,10 +109,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const sem = semanticsFrom(v);
   const ropts = replayOptionsFrom(v);
   const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : 'kpf';
-  const loaded = await loadFromFlags(v, io);
-  printDiagnostics(io, loaded.diagnostics, false);
-  const compiled = compile(loaded.cluster, { semantics: sem, policyMapMax: int(v, 'policy-map-max', 1, 16384) });
-  const snapshot = buildSnapshot(compiled, { shared: true });
+  // the worker threads boot on the other core while this one loads and compiles the manifests
+  const pool = startPool(ropts);
+  let compiled: Compiled;
+  let snapshot: Snapshot;
+  try {
+    const loaded = await loadFromFlags(v, io);
+    printDiagnostics(io, loaded.diagnostics, false);
+    compiled = compile(loaded.cluster, { semantics: sem, policyMapMax: int(v, 'policy-map-max', 1, 16384) });
+    snapshot = buildSnapshot(compiled, { shared: true });
+    if (capture === '-' && !io.stdin) throw new UsageError('no standard input to read the capture from');
+  } catch (e) {
+    await pool.destroy();
+    throw e;
+  }
   const ctx = new RecordContext(compiled, snapshot);
   const stats = new ReplayStats(fmt === 'summary');
   const labelsOf = (id: number) => compiled.identityById.get(id)?.labels ?? [];
@@ -128,10 +140,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let mixedLinkTypes = false;
 
   let input: string | Readable = capture;
-  if (capture === '-') {
-    if (!io.stdin) throw new UsageError('no standard input to read the capture from');
-    input = io.stdin as Readable;
-  }
+  if (capture === '-') input = io.stdin as Readable;
   const summary: ReplaySummary = await replay(input, snapshot, ropts, {
     async batch({ records, verdicts }) {
       stats.add(records, verdicts);
@@ -164,7 +173,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
       }
     },
-  });
+  }, pool);
   if (progress) io.stderr.write('\r\u001b[K');
   await allowedW?.close();
   await droppedW?.close();

@@ -1,0 +1,104 @@
+/**
+ * Packets per flow key without a string or an object per packet: an open-addressing table over typed arrays
+ * (growing by doubling up to a bound), keyed by ten int32 words. The replay summary counts its dropped flows here;
+ * text is made only for the few flows that are printed.
+ * @remarks hot path (add): no allocation except when the table doubles.
+ */
+import { fmixI, mixI } from '../datapath/flow-hash.js';
+
+const W = 10;
+
+export class FlowCounter {
+  private keys: Int32Array;
+  private counts: Float64Array;
+  private mask: number;
+  /** distinct keys held */
+  size = 0;
+  /** packets not counted because the table was full */
+  overflow = 0;
+
+  constructor(readonly maxKeys: number, initial = 1024) {
+    let n = 16;
+    while (n < initial * 2) n *= 2;
+    this.mask = n - 1;
+    this.keys = new Int32Array(n * W);
+    this.counts = new Float64Array(n);
+  }
+
+  /** Counts one packet of the key (words as int32; word 0 must not be 0, it marks empty slots). */
+  add(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number): void {
+    this.put(k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, 1);
+  }
+
+  private put(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number, c: number): void {
+    let h = mixI(0x6b706664, k0);
+    h = mixI(h, k1);
+    h = mixI(h, k2);
+    h = mixI(h, k3);
+    h = mixI(h, k4);
+    h = mixI(h, k5);
+    h = mixI(h, k6);
+    h = mixI(h, k7);
+    h = mixI(h, k8);
+    h = mixI(h, k9);
+    h = fmixI(h);
+    const keys = this.keys;
+    let i = h & this.mask;
+    for (;;) {
+      const o = i * W;
+      const w0 = keys[o]!;
+      if (w0 === 0) break;
+      if (w0 === k0 && keys[o + 4] === k4 && keys[o + 8] === k8 && keys[o + 9] === k9 && keys[o + 1] === k1 && keys[o + 2] === k2 && keys[o + 3] === k3 && keys[o + 5] === k5 && keys[o + 6] === k6 && keys[o + 7] === k7) {
+        this.counts[i]! += c;
+        return;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (this.size >= this.maxKeys) {
+      this.overflow++;
+      return;
+    }
+    if ((this.size + 1) * 2 > this.mask + 1) {
+      this.grow();
+      this.put(k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, c);
+      return;
+    }
+    const o = i * W;
+    keys[o] = k0;
+    keys[o + 1] = k1;
+    keys[o + 2] = k2;
+    keys[o + 3] = k3;
+    keys[o + 4] = k4;
+    keys[o + 5] = k5;
+    keys[o + 6] = k6;
+    keys[o + 7] = k7;
+    keys[o + 8] = k8;
+    keys[o + 9] = k9;
+    this.counts[i] = c;
+    this.size++;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldCounts = this.counts;
+    const n = (this.mask + 1) * 2;
+    this.keys = new Int32Array(n * W);
+    this.counts = new Float64Array(n);
+    this.mask = n - 1;
+    this.size = 0;
+    for (let i = 0; i < oldCounts.length; i++) {
+      const o = i * W;
+      if (oldKeys[o] === 0) continue;
+      this.put(oldKeys[o]!, oldKeys[o + 1]!, oldKeys[o + 2]!, oldKeys[o + 3]!, oldKeys[o + 4]!, oldKeys[o + 5]!, oldKeys[o + 6]!, oldKeys[o + 7]!, oldKeys[o + 8]!, oldKeys[o + 9]!, oldCounts[i]!);
+    }
+  }
+
+  /** Calls fn for every key (a fresh array of its ten words), its count and its slot. Not for the hot path. */
+  forEach(fn: (key: number[], count: number, slot: number) => void): void {
+    for (let i = 0; i <= this.mask; i++) {
+      const o = i * W;
+      if (this.keys[o] === 0) continue;
+      fn(Array.from(this.keys.subarray(o, o + W)), this.counts[i]!, i);
+    }
+  }
+}
