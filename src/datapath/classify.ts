@@ -279,28 +279,8 @@ export class Classifier {
     const slot = ct.hit4(f.proto, f.src, f.dst, f.ports, f.tcpFlags, bytes, (s.flags & SemanticsBits.REEVALUATE) !== 0 ? s.revision >>> 0 : -1);
     if (slot < 0) return false;
     this.counters.packets++;
-    const eg = ct.ruleRef(slot, 0) - REF_BIAS;
-    const ing = ct.ruleRef(slot, 1) - REF_BIAS;
-    out.egress[i] = eg;
-    out.ingress[i] = ing;
-    out.srcEp[i] = 0;
-    out.dstEp[i] = 0;
-    out.srcId[i] = 0;
-    out.dstId[i] = 0;
-    out.backend[i] = -1;
-    out.verdict[i] = PacketVerdict.FORWARDED;
-    this.counters.forwarded++;
-    if (ct.dir === 1) {
-      out.flags[i] = PacketFlag.REPLY;
-      out.reason[i] = ForwardReason.REPLY;
-      this.counters.replies++;
-    } else {
-      out.flags[i] = 0;
-      out.reason[i] = ForwardReason.ESTABLISHED;
-      this.counters.established++;
-      if (eg >= 0) this.count(eg, bytes);
-      if (ing >= 0) this.count(ing, bytes);
-    }
+    this.resetRecord(out, i);
+    this.forwarded(out, i, this.established(out, i, slot, ct.dir, bytes));
     return true;
   }
 
@@ -317,14 +297,7 @@ export class Classifier {
     const k = this.key;
     const s = this.snap;
     this.counters.packets++;
-    out.flags[i] = 0;
-    out.egress[i] = RuleRef.NOT_EVALUATED;
-    out.ingress[i] = RuleRef.NOT_EVALUATED;
-    out.srcEp[i] = 0;
-    out.dstEp[i] = 0;
-    out.srcId[i] = 0;
-    out.dstId[i] = 0;
-    out.backend[i] = -1;
+    this.resetRecord(out, i);
     if (k.truncated !== 0) out.flags[i] |= PacketFlag.TRUNCATED;
     if (st !== DecodeStatus.OK) {
       if (st === DecodeStatus.NON_IP) {
@@ -373,19 +346,7 @@ export class Classifier {
         this.ct.setVerdict(slot, PacketVerdict.FORWARDED, s.revision, dd.egressEntry + REF_BIAS, dd.ingressEntry + REF_BIAS);
       }
       this.ct.update(slot, k, dir, undefined, bytes);
-      const eg = this.ct.ruleRef(slot, 0) - REF_BIAS;
-      const ing = this.ct.ruleRef(slot, 1) - REF_BIAS;
-      out.egress[i] = eg;
-      out.ingress[i] = ing;
-      if (dir === 1) {
-        out.flags[i] |= PacketFlag.REPLY;
-        this.counters.replies++;
-      } else {
-        this.counters.established++;
-        if (eg >= 0) this.count(eg, bytes);
-        if (ing >= 0) this.count(ing, bytes);
-      }
-      return this.forwardedFirstFrag(out, i, dir === 1 ? ForwardReason.REPLY : ForwardReason.ESTABLISHED);
+      return this.forwardedFirstFrag(out, i, this.established(out, i, slot, dir, bytes));
     }
     if (r === CtResult.INVALID) return this.invalid(out, i);
     let q: FlowKey = k;
@@ -424,6 +385,38 @@ export class Classifier {
     if (dd.egressEntry >= 0) this.count(dd.egressEntry, bytes);
     if (dd.ingressEntry >= 0) this.count(dd.ingressEntry, bytes);
     return this.forwardedFirstFrag(out, i, dd.reason);
+  }
+
+  /** A record before classification: no rule, endpoint, identity or backend yet. */
+  private resetRecord(out: VerdictBatch, i: number): void {
+    out.flags[i] = 0;
+    out.egress[i] = RuleRef.NOT_EVALUATED;
+    out.ingress[i] = RuleRef.NOT_EVALUATED;
+    out.srcEp[i] = 0;
+    out.dstEp[i] = 0;
+    out.srcId[i] = 0;
+    out.dstId[i] = 0;
+    out.backend[i] = -1;
+  }
+
+  /**
+   * A packet of a tracked connection (conntrack entry `slot`, already updated): the entry's rules, the reply flag and
+   * the counters into record i; returns the forward reason (REPLY or ESTABLISHED).
+   */
+  private established(out: VerdictBatch, i: number, slot: number, dir: number, bytes: number): number {
+    const eg = this.ct.ruleRef(slot, 0) - REF_BIAS;
+    const ing = this.ct.ruleRef(slot, 1) - REF_BIAS;
+    out.egress[i] = eg;
+    out.ingress[i] = ing;
+    if (dir === 1) {
+      out.flags[i] |= PacketFlag.REPLY;
+      this.counters.replies++;
+      return ForwardReason.REPLY;
+    }
+    this.counters.established++;
+    if (eg >= 0) this.count(eg, bytes);
+    if (ing >= 0) this.count(ing, bytes);
+    return ForwardReason.ESTABLISHED;
   }
 
   private count(entry: number, bytes: number): void {

@@ -99,6 +99,7 @@ class SharedSlot {
   readonly ifaces: Uint16Array;
   readonly fileOffsets: Float64Array;
   readonly out: SharedArrayBuffer;
+  readonly verdicts: VerdictBatch;
   constructor(readonly capacity: number) {
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
     this.buf = new Uint8Array(sab(capacity * 128));
@@ -111,6 +112,7 @@ class SharedSlot {
     this.ifaces = new Uint16Array(capacity);
     this.fileOffsets = new Float64Array(capacity);
     this.out = sab(VerdictBatch.bytes(capacity));
+    this.verdicts = new VerdictBatch(capacity, this.out);
   }
 
   /** Copies the reader's batch in (the reader reuses its buffers); grows the byte buffer when a batch needs more. */
@@ -127,7 +129,8 @@ class SharedSlot {
     this.ifaces.set(b.ifaces.subarray(0, n));
     this.fileOffsets.set(b.fileOffsets.subarray(0, n));
     // a verdict is never 0: a worker that fails leaves its records at 0 (see complete())
-    new Uint8Array(this.out, 30 * this.capacity, n).fill(0);
+    this.verdicts.verdict.fill(0, 0, n);
+    this.verdicts.count = n;
   }
 }
 
@@ -192,9 +195,7 @@ export async function replay(
     if (!slot || slot.capacity < n) slot = new SharedSlot(Math.max(n, opts.batchSize));
     slot.fill(b, end);
     const mySeq = seq++;
-    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out } = slot;
-    const verdicts = new VerdictBatch(slot.capacity, out);
-    verdicts.count = n;
+    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, verdicts } = slot;
     // every worker gets the whole batch (shared memory, no copies) and classifies the records of its shard
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;

@@ -96,19 +96,20 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
     const wire = wireLens[i]!;
     // every worker looks at every record of the batch once; it classifies those of its shard (hashed after NAT).
     // The common frame (packet/fast4.ts) of an established connection takes the fast path; the rest is decoded.
+    let st = -1;
     if (c.parseFast(lt, buf, off, cap, wire)) {
       if (workers > 1 && shardOf4(s, f.proto, f.src, f.dst, f.sport, f.dport, workers) !== shard) continue;
-      c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
-      mine++;
-      if (c.classifyParsed(out, i)) continue;
-      c.classifyDecoded(decode(lt, buf, off, cap, wire, k, opts), buf, off, out, i);
-      continue;
+    } else {
+      st = decode(lt, buf, off, cap, wire, k, opts);
+      if (workers > 1 && shardOfDecoded(st, buf, off, k, inner, workers, s) !== shard) continue;
     }
-    const st = decode(lt, buf, off, cap, wire, k, opts);
-    if (workers > 1 && shardOfDecoded(st, buf, off, k, inner, workers, s) !== shard) continue;
     c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
-    c.classifyDecoded(st, buf, off, out, i);
     mine++;
+    if (st < 0) {
+      if (c.classifyParsed(out, i)) continue;
+      st = decode(lt, buf, off, cap, wire, k, opts);
+    }
+    c.classifyDecoded(st, buf, off, out, i);
   }
   c.ct.sweep(undefined, 64);
   return { count: mine };
