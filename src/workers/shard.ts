@@ -10,7 +10,7 @@
 import { DecodeStatus } from '../core/enums.js';
 import type { FlowKey } from '../core/flow-key.js';
 import { backendHash, chooseBackend } from '../core/hash.js';
-import { pairHash } from '../datapath/flow-hash.js';
+import { pairHashI } from '../datapath/flow-hash.js';
 import { SemanticsBits, findFrontend, type Snapshot } from '../datapath/snapshot.js';
 import { decode } from '../packet/decode.js';
 import { decodeInner } from '../packet/inner.js';
@@ -19,7 +19,7 @@ function hasPorts(p: number): boolean {
   return p === 6 || p === 17 || p === 132;
 }
 
-/** Pair hash of a decoded key, with the ClusterIP side replaced by the backend it is translated to. */
+/** Pair hash (int32) of a decoded key, with the ClusterIP side replaced by the backend it is translated to. */
 function natPairHash(s: Snapshot | null, k: FlowKey): number {
   return natPairHashOf(s, k.family, k.proto, k.src0, k.src1, k.src2, k.src3, k.dst0, k.dst1, k.dst2, k.dst3, k.sport, k.dport);
 }
@@ -46,17 +46,17 @@ function natPairHashOf(
     if (f >= 0 && sv.feCount[f]! > 0) {
       const b = sv.feStart[f]! + chooseBackend(backendHash(s0, s1, s2, s3, d0, d1, d2, d3, proto, sport, dport), sv.feCount[f]!);
       const o = b * 4;
-      return pairHash(family, s0, s1, s2, s3, sv.beAddr[o]!, sv.beAddr[o + 1]!, sv.beAddr[o + 2]!, sv.beAddr[o + 3]!);
+      return pairHashI(family, s0 | 0, s1 | 0, s2 | 0, s3 | 0, sv.beAddr[o]! | 0, sv.beAddr[o + 1]! | 0, sv.beAddr[o + 2]! | 0, sv.beAddr[o + 3]! | 0);
     }
     // reply from a frontend (captured on the client's side): the request was dst=src, sport=dport
     f = findFrontend(sv, family, s0, s1, s2, s3, proto, sport);
     if (f >= 0 && sv.feCount[f]! > 0) {
       const b = sv.feStart[f]! + chooseBackend(backendHash(d0, d1, d2, d3, s0, s1, s2, s3, proto, dport, sport), sv.feCount[f]!);
       const o = b * 4;
-      return pairHash(family, d0, d1, d2, d3, sv.beAddr[o]!, sv.beAddr[o + 1]!, sv.beAddr[o + 2]!, sv.beAddr[o + 3]!);
+      return pairHashI(family, d0 | 0, d1 | 0, d2 | 0, d3 | 0, sv.beAddr[o]! | 0, sv.beAddr[o + 1]! | 0, sv.beAddr[o + 2]! | 0, sv.beAddr[o + 3]! | 0);
     }
   }
-  return pairHash(family, s0, s1, s2, s3, d0, d1, d2, d3);
+  return pairHashI(family, s0 | 0, s1 | 0, s2 | 0, s3 | 0, d0 | 0, d1 | 0, d2 | 0, d3 | 0);
 }
 
 /**
@@ -65,7 +65,7 @@ function natPairHashOf(
  */
 export function shardOf4(snapshot: Snapshot | null, proto: number, src: number, dst: number, sport: number, dport: number, workers: number): number {
   if (workers === 1) return 0;
-  return natPairHashOf(snapshot, 4, proto, 0, 0, 0, src >>> 0, 0, 0, 0, dst >>> 0, sport, dport) % workers;
+  return (natPairHashOf(snapshot, 4, proto, 0, 0, 0, src >>> 0, 0, 0, 0, dst >>> 0, sport, dport) >>> 0) % workers;
 }
 
 export function shardOf(
@@ -87,7 +87,7 @@ export function shardOf(
 export function shardOfDecoded(st: number, buf: Uint8Array, off: number, k: FlowKey, inner: FlowKey, workers: number, snapshot: Snapshot | null): number {
   if (workers === 1 || k.family === 0) return 0;
   if (k.innerFamily !== 0 && st === DecodeStatus.OK && decodeInner(buf, off, k, inner) === DecodeStatus.OK) {
-    return natPairHash(snapshot, inner) % workers;
+    return (natPairHash(snapshot, inner) >>> 0) % workers;
   }
-  return natPairHash(snapshot, k) % workers;
+  return (natPairHash(snapshot, k) >>> 0) % workers;
 }
