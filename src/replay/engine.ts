@@ -138,9 +138,14 @@ class SharedSlot {
  * Starts the worker pool of a replay. A caller may start it early — before loading and compiling the manifests — so
  * that the threads boot on the other core meanwhile, and hand it to {@link replay}, which destroys it when done.
  */
-export function startPool(options: Partial<Pick<ReplayOptions, 'workers' | 'workerHeapMb' | 'classifier'>>): ShardedPool {
+export function startPool(options: Partial<Pick<ReplayOptions, 'workers' | 'workerHeapMb' | 'classifier' | 'inFlightPerWorker'>>): ShardedPool {
   const workers = options.workers ?? DEFAULT_REPLAY.workers;
-  const pool = new ShardedPool({ workers, ...(options.workerHeapMb ? { workerHeapMb: options.workerHeapMb } : {}) });
+  const pool = new ShardedPool({
+    workers,
+    // every batch in flight for a worker is queued at its thread (tasks still run one at a time, in order)
+    queueDepth: options.inFlightPerWorker ?? DEFAULT_REPLAY.inFlightPerWorker,
+    ...(options.workerHeapMb ? { workerHeapMb: options.workerHeapMb } : {}),
+  });
   pool.prepare(options.classifier ?? {});
   return pool;
 }
