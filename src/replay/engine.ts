@@ -1,10 +1,10 @@
 /**
  * Replay: a capture through the compiled dataplane on worker threads, verdicts handed on in capture order.
  *
- *   reader (main thread) ─► batch ─► copy into shared memory ─► one task per worker: the whole batch
- *        ▲                                                          │
- *        │ back-pressure: at most `inFlight` batches outstanding    ▼ each worker decodes every record, classifies
- *   sink ◄── verdicts, in capture order, in one shared batch ◄──── those of its shard (address-pair hash after NAT)
+ *   reader (main thread) ─► batch ─► copy into shared memory, ─► one task per worker: the whole batch
+ *        ▲                           shard of each record         │
+ *        │ back-pressure: at most `inFlight` batches outstanding   ▼ each worker classifies the records of its
+ *   sink ◄── verdicts, in capture order, in one shared batch ◄──── shard (address-pair hash after NAT)
  *
  * A worker that dies fails its task: the records it held get the default verdict (DROPPED WORKER_FAILED, or
  * FORWARDED with failOpen), counted; piscina replaces the thread. Memory is bounded by batch size × in-flight
@@ -15,7 +15,9 @@ import { PacketVerdict, RuleRef, VerdictBatch, type ClassifierOptions } from '..
 import type { Snapshot } from '../datapath/snapshot.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import { CaptureFormatError } from '../sources/errors.js';
+import { defaultDecodeOptions } from '../packet/options.js';
 import { ShardedPool } from '../workers/pool.js';
+import { shardBatch } from '../workers/shard.js';
 import { snapshotHandle } from '../workers/transfer.js';
 import type { WorkerStats } from '../workers/verdict.worker.js';
 
@@ -100,6 +102,8 @@ class SharedSlot {
   readonly fileOffsets: Float64Array;
   readonly out: SharedArrayBuffer;
   readonly verdicts: VerdictBatch;
+  /** with several workers: each record's shard (workers/shard.ts shardBatch) */
+  readonly shards: Uint8Array;
   constructor(readonly capacity: number) {
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
     this.buf = new Uint8Array(sab(capacity * 128));
@@ -113,6 +117,7 @@ class SharedSlot {
     this.fileOffsets = new Float64Array(capacity);
     this.out = sab(VerdictBatch.bytes(capacity));
     this.verdicts = new VerdictBatch(capacity, this.out);
+    this.shards = new Uint8Array(sab(capacity));
   }
 
   /** Copies the reader's batch in (the reader reuses its buffers); grows the byte buffer when a batch needs more. */
@@ -175,6 +180,7 @@ export async function replay(
   const pool = startedPool ?? startPool(opts);
   const handle = snapshotHandle(snapshot);
   const W = opts.workers;
+  const decodeOpts = opts.classifier.decode ?? defaultDecodeOptions;
   const pending: Pending[] = [];
   const maxInFlight = Math.max(1, W * opts.inFlightPerWorker);
   const summary: ReplaySummary = {
@@ -200,7 +206,9 @@ export async function replay(
     if (!slot || slot.capacity < n) slot = new SharedSlot(Math.max(n, opts.batchSize));
     slot.fill(b, end);
     const mySeq = seq++;
-    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, verdicts } = slot;
+    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, verdicts, shards } = slot;
+    // the shard of each record, once, here: each worker then skips the other shards' records at one byte each
+    if (W > 1) shardBatch(snapshot, decodeOpts, buf, offsets, capLens, wireLens, linkTypes, n, W, shards);
     // every worker gets the whole batch (shared memory, no copies) and classifies the records of its shard
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
@@ -219,6 +227,7 @@ export async function replay(
           capacity: slot.capacity,
           shard: w,
           workers: W,
+          ...(W > 1 ? { shards } : {}),
           out,
           ...(crash ? { crash: true } : {}),
         })

@@ -8,11 +8,13 @@
  * @remarks hot path: no allocation.
  */
 import { DecodeStatus } from '../core/enums.js';
-import type { FlowKey } from '../core/flow-key.js';
+import { FlowKey } from '../core/flow-key.js';
 import { backendHash, chooseBackend } from '../core/hash.js';
 import { pairHashI } from '../datapath/flow-hash.js';
 import { SemanticsBits, findFrontend, type Snapshot } from '../datapath/snapshot.js';
 import { decode } from '../packet/decode.js';
+import { Fast4 } from '../packet/fast4.js';
+import type { DecodeOptions } from '../packet/options.js';
 import { decodeInner } from '../packet/inner.js';
 
 function hasPorts(p: number): boolean {
@@ -90,4 +92,41 @@ export function shardOfDecoded(st: number, buf: Uint8Array, off: number, k: Flow
     return (natPairHash(snapshot, inner) >>> 0) % workers;
   }
   return (natPairHash(snapshot, k) >>> 0) % workers;
+}
+
+const fast = new Fast4();
+const key = new FlowKey();
+const innerKey = new FlowKey();
+
+/**
+ * The shard of every record of a batch, into `out[0, count)`: what the replay's main thread computes once per record,
+ * so that each worker only skips the records of other shards (one byte read) instead of parsing and hashing every
+ * record itself. The common frame (packet/fast4.ts, unless checksums are verified) is hashed from its parsed fields,
+ * any other frame after the general decoder — the same shard {@link shardOf} gives.
+ * @remarks hot path: no allocation.
+ */
+export function shardBatch(
+  snapshot: Snapshot | null,
+  opts: DecodeOptions,
+  buf: Uint8Array,
+  offsets: Uint32Array,
+  capLens: Uint32Array,
+  wireLens: Uint32Array,
+  linkTypes: Uint16Array,
+  count: number,
+  workers: number,
+  out: Uint8Array,
+): void {
+  const f = fast;
+  const fastOk = !opts.verifyChecksums;
+  for (let i = 0; i < count; i++) {
+    const off = offsets[i]!;
+    const lt = linkTypes[i]!;
+    const cap = capLens[i]!;
+    const wire = wireLens[i]!;
+    out[i] =
+      fastOk && f.parse(lt, buf, off, cap, wire)
+        ? shardOf4(snapshot, f.proto, f.src, f.dst, f.sport, f.dport, workers)
+        : shardOfDecoded(decode(lt, buf, off, cap, wire, key, opts), buf, off, key, innerKey, workers, snapshot);
+  }
 }

@@ -6,14 +6,8 @@
 import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
-import { FlowKey } from '../core/flow-key.js';
 import { Conntrack } from '../datapath/conntrack.js';
 import { decode } from '../packet/decode.js';
-import { shardOf4, shardOfDecoded } from './shard.js';
-
-const inner = new FlowKey();
-/** the record indices of this worker's shard in the current batch (grown as batches need) */
-let picked = new Int32Array(0);
 
 export interface VerdictTask {
   snapshot: SnapshotHandle;
@@ -33,6 +27,8 @@ export interface VerdictTask {
   /** this worker's shard and the number of shards: the worker classifies the records whose shard is its own */
   shard: number;
   workers: number;
+  /** with several workers: each record's shard (workers/shard.ts shardBatch), computed once by the main thread */
+  shards?: Uint8Array;
   /** the batch's verdicts (VerdictBatch layout over a SharedArrayBuffer): each worker fills its records */
   out: SharedArrayBuffer;
   /** test hook: the worker exits while holding this task */
@@ -88,31 +84,14 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, shard, workers } = task;
   const k = c.key;
   const opts = c.decodeOptions;
-  const s = snapshot;
-  const f = c.fast;
   const n = task.count;
-  // with several workers, a first pass picks the records of this worker's shard (hashed after NAT; every worker
-  // looks at every record once); the classifying loop below stays the same small loop as with one worker, which
-  // V8 compiles far better than one loop doing both
-  let mine = n;
-  let sel: Int32Array | null = null;
-  if (workers > 1) {
-    if (picked.length < n) picked = new Int32Array(Math.max(n, picked.length * 2));
-    sel = picked;
-    mine = 0;
-    for (let i = 0; i < n; i++) {
-      const off = offsets[i]!;
-      const lt = linkTypes[i]!;
-      const cap = capLens[i]!;
-      const wire = wireLens[i]!;
-      const sh = c.parseFast(lt, buf, off, cap, wire)
-        ? shardOf4(s, f.proto, f.src, f.dst, f.sport, f.dport, workers)
-        : shardOfDecoded(decode(lt, buf, off, cap, wire, k, opts), buf, off, k, inner, workers, s);
-      if (sh === shard) sel[mine++] = i;
-    }
-  }
-  for (let j = 0; j < mine; j++) {
-    const i = sel === null ? j : sel[j]!;
+  // with several workers the main thread has put each record's shard in `shards` (workers/shard.ts shardBatch)
+  const shards = workers > 1 ? task.shards ?? null : null;
+  if (workers > 1 && (shards === null || shards.length < n)) throw new Error(`batch of ${n} records without their shards`);
+  let mine = 0;
+  for (let i = 0; i < n; i++) {
+    if (shards !== null && shards[i] !== shard) continue;
+    mine++;
     const off = offsets[i]!;
     const lt = linkTypes[i]!;
     const cap = capLens[i]!;
