@@ -13,8 +13,7 @@ import { F, S, UDP, key, tcp } from './helpers.js';
 
 const N = 3_000_000;
 
-async function measure(fn: (n: number) => number): Promise<{ gcs: number; grown: number; sink: number }> {
-  fn(200_000); // warm-up / optimisation
+async function measureOnce(fn: (n: number) => number): Promise<{ gcs: number; grown: number; sink: number }> {
   let gcs = 0;
   const obs = new PerformanceObserver((list) => {
     gcs += list.getEntries().length;
@@ -28,6 +27,18 @@ async function measure(fn: (n: number) => number): Promise<{ gcs: number; grown:
   await new Promise((r) => setTimeout(r, 10));
   obs.disconnect();
   return { gcs, grown: after - before, sink };
+}
+
+/**
+ * Up to three measurements, the first clean one wins. The contract is about the optimised code: V8 optimises on
+ * background threads, and under a loaded test run the optimised code can arrive after the warm-up, so that a whole
+ * measurement runs in the interpreter (which boxes doubles). Code that allocates per operation fails every attempt.
+ */
+async function measure(fn: (n: number) => number): Promise<{ gcs: number; grown: number; sink: number }> {
+  fn(200_000); // warm-up / optimisation
+  let r = await measureOnce(fn);
+  for (let attempt = 1; attempt < 3 && !(r.gcs <= 1 && r.grown < 1024 * 1024); attempt++) r = await measureOnce(fn);
+  return r;
 }
 
 function check(t: { ok(c: boolean, m: string): unknown }, name: string, r: { gcs: number; grown: number }) {
