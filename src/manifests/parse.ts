@@ -17,6 +17,7 @@ import { LineCounter, Parser, Composer, isAlias, isMap, isScalar, isSeq, isPair 
 import type { Document, Node as YNode, ParsedNode } from 'yaml';
 import type { Diagnostic } from '../core/errors.js';
 import { INPUT_LIMITS } from '../core/options.js';
+import { parseFast } from './yaml-fast.js';
 
 /** A scalar, mapping or sequence with the 1-based line it starts on. */
 export type LValue = LScalar | LMap | LSeq;
@@ -293,8 +294,20 @@ function splitJsonStream(text: string): Array<[number, number]> | null {
 /**
  * Parses one file's text into located documents. Syntax errors and limit violations become diagnostics for their
  * document; every other document is still returned. `kind: List` documents are flattened.
+ *
+ * YAML text in the subset of ./yaml-fast.ts (plain block/flow manifests) is parsed by that hand-written parser, which
+ * gives the same result ~30x faster; anything else, and JSON, goes through the `yaml` library.
  */
 export function parseText(text: string, file: string): ParseResult {
+  return parseTextWith(text, file, true);
+}
+
+/** {@link parseText} without the fast path: always the `yaml` library (kept reachable for tests). */
+export function parseTextSlow(text: string, file: string): ParseResult {
+  return parseTextWith(text, file, false);
+}
+
+function parseTextWith(text: string, file: string, fast: boolean): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const docs: SourceDoc[] = [];
   if (text.length > INPUT_LIMITS.maxFileBytes) {
@@ -316,6 +329,13 @@ export function parseText(text: string, file: string): ParseResult {
     if (s && s.length > 0) {
       chunks = s;
       json = true;
+    }
+  }
+  if (fast && !json) {
+    const fd = parseFast(text);
+    if (fd) {
+      for (const d of fd) flatten(d.root, file, d.doc, d.line, docs, diagnostics);
+      return { docs, diagnostics };
     }
   }
   let docIndex = 0;
