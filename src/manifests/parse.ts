@@ -13,8 +13,17 @@
  * JSON input (first non-blank character `{`) may be one object or a stream of objects (kubectl's YAMLOrJSONDecoder);
  * each object is parsed on its own with its line offset kept.
  */
-import { LineCounter, Parser, Composer, isAlias, isMap, isScalar, isSeq, isPair } from 'yaml';
-import type { Document, Node as YNode, ParsedNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node as YNode, ParsedNode } from 'yaml';
+
+/**
+ * The `yaml` package, loaded on first use: the fast path (yaml-fast.ts) parses the usual manifests without it, and
+ * loading it costs ~25-40 ms of start-up.
+ */
+let yamlLib: typeof import('yaml') | undefined;
+function Y(): typeof import('yaml') {
+  return (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+}
 import type { Diagnostic } from '../core/errors.js';
 import { INPUT_LIMITS } from '../core/options.js';
 import { parseFast } from './yaml-fast.js';
@@ -186,7 +195,7 @@ function walk(node: YNode | null | undefined, st: WalkState, depth: number, fall
     throw new LimitError(`alias expansion exceeds ${MAX_ALIAS_NODES} nodes`, fallbackLine);
   }
   const line = node.range ? lineOf(st, node.range[0]) : fallbackLine;
-  if (isAlias(node)) {
+  if (Y().isAlias(node)) {
     if (++st.aliases > INPUT_LIMITS.maxAliasCount) {
       throw new LimitError(`more than ${INPUT_LIMITS.maxAliasCount} alias references in one document`, line);
     }
@@ -201,7 +210,7 @@ function walk(node: YNode | null | undefined, st: WalkState, depth: number, fall
       st.inAlias--;
     }
   }
-  if (isScalar(node)) {
+  if (Y().isScalar(node)) {
     let v = node.value;
     const quoted = node.type !== undefined && node.type !== 'PLAIN';
     if (v instanceof Date) v = node.source ?? v.toISOString();
@@ -211,20 +220,20 @@ function walk(node: YNode | null | undefined, st: WalkState, depth: number, fall
     if (quoted) s.quoted = true;
     return s;
   }
-  if (isSeq(node)) {
+  if (Y().isSeq(node)) {
     const items: LValue[] = [];
     for (const it of node.items) items.push(walk(it as YNode, st, depth + 1, line));
     return { t: 'seq', line, items };
   }
-  if (isMap(node)) {
+  if (Y().isMap(node)) {
     const entries: LEntry[] = [];
     const merged: LEntry[] = [];
     for (const p of node.items) {
-      if (!isPair(p)) continue;
+      if (!Y().isPair(p)) continue;
       const k = p.key as YNode | null;
       const kLine = k && k.range ? lineOf(st, k.range[0]) : line;
       let key: string;
-      if (isScalar(k)) {
+      if (Y().isScalar(k)) {
         key = k.type === 'PLAIN' || k.type === undefined ? String(k.source ?? k.value) : String(k.value);
         if (key === '<<' && (k.type === 'PLAIN' || k.type === undefined)) {
           // YAML 1.1 merge key, as go-yaml supports it: explicit keys win
@@ -340,7 +349,7 @@ function parseTextWith(text: string, file: string, fast: boolean): ParseResult {
     }
   }
   let docIndex = 0;
-  const lcAll = new LineCounter();
+  const lcAll = new (Y().LineCounter)();
   if (json) {
     // line starts of the whole text, to offset each object's lines
     for (let i = 0; i >= 0; i = text.indexOf('\n', i) + 1 || -1) {
@@ -351,11 +360,11 @@ function parseTextWith(text: string, file: string, fast: boolean): ParseResult {
   for (const [from, to] of chunks) {
     const src = text.slice(from, to);
     const base = json ? lcAll.linePos(from).line - 1 : 0;
-    const lc = new LineCounter();
+    const lc = new (Y().LineCounter)();
     let parsed: Array<Document.Parsed<ParsedNode>>;
     try {
-      const parser = new Parser(lc.addNewLine);
-      const composer = new Composer({ version: '1.1', uniqueKeys: false });
+      const parser = new (Y().Parser)(lc.addNewLine);
+      const composer = new (Y().Composer)({ version: '1.1', uniqueKeys: false });
       parsed = Array.from(composer.compose(parser.parse(src)));
     } catch (e) {
       diagnostics.push(err('KPF_ERR_MANIFEST_SYNTAX', `cannot parse: ${(e as Error).message}`, file, base + 1));
@@ -384,7 +393,7 @@ function parseTextWith(text: string, file: string, fast: boolean): ParseResult {
         }
         continue;
       }
-      if (d.contents === null || (isScalar(d.contents) && d.contents.value === null)) continue; // empty document (X6)
+      if (d.contents === null || (Y().isScalar(d.contents) && d.contents.value === null)) continue; // empty document (X6)
       const st: WalkState = { lc, doc: d, lineBase: base, aliases: 0, aliasNodes: 0, inAlias: 0, maxDepth: INPUT_LIMITS.maxDepth };
       let root: LValue;
       try {

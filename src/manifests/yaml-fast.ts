@@ -23,7 +23,7 @@
  *   at most 1000 characters; `<<`, `?` and flow-collection keys fall back.
  * - block sequences `- item`, `-` followed by a more-indented block or nothing (null, on the `-` line),
  *   `- key: value` compact mappings whose further keys sit at the first key's column. `- - x` falls back.
- * - scalars on one line: plain (typed exactly as the library's YAML 1.1 schema does, using the library's own tags),
+ * - scalars on one line: plain (typed as the library's YAML 1.1 schema does, for the forms {@link typePlain} knows),
  *   single-quoted, double-quoted (the library's escapes; an invalid one falls back). A plain value followed by a
  *   more-indented line (a multi-line scalar or an error) falls back, and so do block scalars, anchors, aliases, tags.
  * - flow collections `{a: b, c: [d, 'e']}` / `[...]` opening and closing on one line (nested, empty, trailing
@@ -32,8 +32,6 @@
  * - comment lines, blank lines and ` #` comments after values; nesting up to INPUT_LIMITS.maxDepth - 1; documents
  *   up to half of INPUT_LIMITS.maxDocumentBytes and fewer than INPUT_LIMITS.maxDocuments of them.
  */
-import { Document, isScalar } from 'yaml';
-import type { CollectionTag, ScalarTag } from 'yaml';
 import { INPUT_LIMITS } from '../core/options.js';
 import type { LEntry, LScalar, LValue } from './parse.js';
 
@@ -81,65 +79,59 @@ const MAX_DOC_CHARS = Math.floor(INPUT_LIMITS.maxDocumentBytes / 2);
 const REFUSED_CHARS = /[\u0000-\u0009\u000b-\u001f\u007f\u0085\u2028\u2029\ufeff\ufffe\uffff]/;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Plain-scalar typing with the library's own YAML 1.1 schema
+// Plain-scalar typing (YAML 1.1, as the library and go-yaml type plain scalars), without loading the library
 
 type Resolved = string | number | boolean | null;
 const UNRESOLVABLE = Symbol('unresolvable');
 
-export interface SchemaInfo {
-  tags: Array<ScalarTag | CollectionTag>;
-  options: unknown;
-}
-
-let schemaInfo: SchemaInfo | null | undefined;
-const resolveCache = new Map<string, Resolved | typeof UNRESOLVABLE>();
-const RESOLVE_CACHE_MAX = 20_000;
+const NULLS = new Set(['~', 'null', 'Null', 'NULL']);
+const TRUES = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
+const FALSES = new Set(['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
+/** a decimal integer a double holds exactly, without sign, underscores or a leading zero (0777 is octal in 1.1) */
+const DECIMAL = /^(?:0|[1-9][0-9]{0,14})$/;
+/** an IPv4 address or CIDR: three dots (a float has one), no `:` (sexagesimal) and no `-` (a date) */
+const IPV4 = /^[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:\/[0-9]{1,2})?$/;
+/** a UUID (metadata.uid): its second group has four characters, where a date has one or two digits */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/**
+ * Typed YAML 1.1 forms starting with a digit (decimal, octal, 0x hex, 0b binary and sexagesimal integers, floats,
+ * timestamps) use only digits, `_ . : + -`, spaces, hex letters and `b x e E t T Z`: a letter or character outside
+ * those makes the scalar a string (`5s`, `1Gi`, `100m`, `1/2`).
+ */
+const NOT_TYPED_AFTER_DIGIT = /[^0-9a-fA-F_.:+\- xXtTzZoO]/;
+/** YAML 1.1's exponent float needs no digits before the exponent: `e5` and `-E2` are numbers */
+const BARE_EXPONENT = /^[eE][-+]?[0-9]/;
 
 /**
- * The schema and options of a document created like compose-doc.js creates them for parseText's Composer options
- * (`new Document(undefined, opts)`; the `_directives` it adds do not touch the schema when there is no `%YAML`
- * directive, which the fast path refuses). A test checks that the tags equal those of a composed document. null: the
- * schema is not what this module expects (fall back).
+ * What the library's YAML 1.1 typing (and walk) gives a plain scalar, for the forms manifests are made of; anything
+ * else is UNRESOLVABLE and the file falls back to the library, which knows every form (octal, hex, binary,
+ * underscores, signs, floats, `.inf`, sexagesimal numbers, timestamps). The library is not loaded here: loading it
+ * costs ~25-40 ms at start-up, more than this whole parser. test/manifests/yaml-fast.test.ts checks this typing
+ * against the library's on generated scalars.
  */
-export function fastSchema(): SchemaInfo | null {
-  if (schemaInfo !== undefined) return schemaInfo;
-  const doc = new Document(undefined, { version: '1.1', uniqueKeys: false });
-  const schema = doc.schema as unknown as { tags: Array<ScalarTag | CollectionTag>; compat: unknown } | undefined;
-  schemaInfo = schema && !schema.compat && Array.isArray(schema.tags) ? { tags: schema.tags, options: doc.options } : null;
-  return schemaInfo;
-}
-
-/** What composeScalar + walk give for a plain scalar with this (already trimmed, one-line) source. */
-function computePlain(src: string, sc: SchemaInfo): Resolved | typeof UNRESOLVABLE {
-  // compose-scalar.js findScalarTagByTest: the first default tag whose test matches, else schema[SCALAR] (string)
-  let tag: ScalarTag | undefined;
-  for (const t of sc.tags) {
-    if (t.default === true && (t as ScalarTag).test?.test(src)) {
-      tag = t as ScalarTag;
-      break;
-    }
+export function typePlain(src: string): Resolved | typeof UNRESOLVABLE {
+  if (src === '' || NULLS.has(src)) return null;
+  if (TRUES.has(src)) return true;
+  if (FALSES.has(src)) return false;
+  let c = src.charCodeAt(0);
+  let rest = src;
+  if (c === 43 || c === 45) {
+    // a sign: every signed form continues with a digit, a dot or an exponent; a second sign never follows
+    if (src.length === 1) return UNRESOLVABLE;
+    rest = src.slice(1);
+    c = rest.charCodeAt(0);
+    if (c === 43 || c === 45) return src;
+    if (c >= 48 && c <= 57) return UNRESOLVABLE;
   }
-  if (!tag) return src;
-  if (typeof tag.resolve !== 'function') return UNRESOLVABLE;
-  let failed = false;
-  let res: unknown;
-  try {
-    res = (tag.resolve as (s: string, onError: (m: string) => void, o: unknown) => unknown)(
-      src,
-      () => {
-        failed = true;
-      },
-      sc.options,
-    );
-  } catch {
+  // no null, boolean, number or timestamp starts with a letter, except the words above and bare exponents
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return BARE_EXPONENT.test(rest) ? UNRESOLVABLE : src;
+  if (c >= 48 && c <= 57) {
+    if (DECIMAL.test(src)) return Number(src);
+    if (IPV4.test(src) || UUID.test(src) || NOT_TYPED_AFTER_DIGIT.test(src)) return src;
     return UNRESOLVABLE;
   }
-  if (failed) return UNRESOLVABLE;
-  let v = isScalar(res) ? res.value : res;
-  // walk(): a Date keeps its source text, a bigint becomes a number
-  if (v instanceof Date) v = src;
-  if (typeof v === 'bigint') v = Number(v);
-  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  // `~x`, `/x`, `_x`, `=`, `<<` (a merge only as a key), non-ASCII: strings; indicators and `.` (`.5`, `.inf`): not here
+  if (c === 126 || c === 47 || c === 95 || c === 61 || c === 60 || c > 127) return src;
   return UNRESOLVABLE;
 }
 
@@ -240,7 +232,6 @@ interface Pos<T> {
 
 class FastParser {
   private readonly text: string;
-  private readonly sc: SchemaInfo;
   /** per line: start offset, end offset (the `\n` or text.length), indent of a content line or BLANK */
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
@@ -252,9 +243,8 @@ class FastParser {
   /** next line not consumed yet */
   private li = 0;
 
-  constructor(text: string, sc: SchemaInfo) {
+  constructor(text: string) {
     this.text = text;
-    this.sc = sc;
   }
 
   parse(): FastDoc[] {
@@ -508,13 +498,8 @@ class FastParser {
   }
 
   private plain(src: string, line: number): LScalar {
-    let r = resolveCache.get(src);
-    if (r === undefined) {
-      r = computePlain(src, this.sc);
-      if (resolveCache.size >= RESOLVE_CACHE_MAX) resolveCache.clear();
-      resolveCache.set(src, r);
-    }
-    if (r === UNRESOLVABLE) bail('plain scalar the schema cannot resolve');
+    const r = typePlain(src);
+    if (r === UNRESOLVABLE) bail('plain scalar outside the typed forms');
     return { t: 'scalar', line, value: r };
   }
 
@@ -674,10 +659,8 @@ export function parseFast(text: string): FastDoc[] | null {
 
 /** {@link parseFast}, with the reason of a fallback (for tests and diagnostics). */
 export function parseFastExplained(text: string): { docs: FastDoc[] | null; reason?: string } {
-  const sc = fastSchema();
-  if (!sc) return { docs: null, reason: 'unexpected schema' };
   try {
-    return { docs: new FastParser(text, sc).parse() };
+    return { docs: new FastParser(text).parse() };
   } catch (e) {
     if (e instanceof Bail) return { docs: null, reason: e.reason };
     throw e;
