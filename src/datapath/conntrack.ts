@@ -8,8 +8,8 @@
  *
  *     index (open addressing, linear probing, backward-shift delete, size = pow2 >= 8 × cap, load <= 0.5)
  *     ┌──────────────┬────────────┐     ref = entry << 2 | kind   kind 0 ORIGINAL    client → VIP:port
- *     │ ref i32      │ hash i32    │ ──▶                               1 REPLY       backend:targetPort → client
- *     └──────────────┴────────────┘     -1 = empty                    2 TRANSLATED  client → backend:targetPort
+ *     │ ref + 1 i32  │ hash i32    │ ──▶                               1 REPLY       backend:targetPort → client
+ *     └──────────────┴────────────┘     0 = empty                     2 TRANSLATED  client → backend:targetPort
  *                                                                     3 UNNAT-REPLY VIP:port → client (reply as
  *                                                                       seen on the client side, reported REPLY)
  *                                                                     (2 and 3 exist only when the entry has NAT;
@@ -20,7 +20,7 @@
  *     └───────────────────────────────────────────────────────────────────────────────────────────────┘
  *     fp u16 (family << 8 | proto)  kind u8 (L4 machine)  state u8  flags u8  verdict u8  used u8
  *     rev u32  rules u32 × N  num f64 × 8 (one line: expires, lastSeen, packets × 2, bytes × 2, created)  recHash u32 × 4
- *     free list i32 (stack of unused entries)
+ *     free list i32 (stack of freed entries; entries never used yet are taken in order after them)
  *
  * Ports word of a tuple: TCP/UDP/SCTP/UDP-Lite/DCCP `sport << 16 | dport`; ICMP/ICMPv6 `id << 16 | type` (the
  * type is part of the key, so only an echo *reply* from dst back to src matches the reply tuple — an echo request
@@ -325,7 +325,10 @@ export class CtTable {
   private readonly sample: number;
 
   private readonly idxMask: number;
-  /** the index: slot i holds [2i] the entry reference (-1 empty) and [2i+1] its tuple hash, in one cache line */
+  /**
+   * the index: slot i holds [2i] the entry reference + 1 (0 empty: a new zero-filled array needs no initialisation)
+   * and [2i+1] its tuple hash, in one cache line
+   */
   private readonly idx: Int32Array;
 
   /** tuple words as int32 (bit patterns of the u32 words; see flow-hash.ts on why int32) */
@@ -346,6 +349,8 @@ export class CtTable {
   private readonly recHash: Int32Array;
   private readonly free: Int32Array;
   private freeTop: number;
+  /** entries [fresh, capacity) have never been used (no free-list initialisation: the tables are built in ~0 ms) */
+  private fresh = 0;
   private hand = 0;
   private sweepCursor = 0;
 
@@ -395,7 +400,6 @@ export class CtTable {
     while (size < capacity * 8) size *= 2;
     this.idxMask = size - 1;
     this.idx = new Int32Array(2 * size);
-    for (let i = 0; i < 2 * size; i += 2) this.idx[i] = -1;
     this.tup = new Int32Array(capacity * STRIDE);
     this.fp = new Uint16Array(capacity);
     this.kind = new Uint8Array(capacity);
@@ -408,8 +412,7 @@ export class CtTable {
     this.num = new Float64Array(capacity * NUM);
     this.recHash = new Int32Array(capacity * 4);
     this.free = new Int32Array(capacity);
-    for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
-    this.freeTop = capacity;
+    this.freeTop = 0;
   }
 
   // ---- key loading and the index -------------------------------------------------------------------------------
@@ -507,15 +510,18 @@ export class CtTable {
     const idx = this.idx;
     let i = h & mask;
     for (;;) {
-      const r = idx[2 * i]!;
-      if (r === -1) {
+      const r1 = idx[2 * i]!;
+      if (r1 === 0) {
         this.foundEntry = -1;
         return -1;
       }
-      if (idx[2 * i + 1] === h && this.matches(r >>> 2, r & 3)) {
-        this.foundEntry = r >>> 2;
-        this.foundKind = r & 3;
-        return r >>> 2;
+      if (idx[2 * i + 1] === h) {
+        const r = r1 - 1;
+        if (this.matches(r >>> 2, r & 3)) {
+          this.foundEntry = r >>> 2;
+          this.foundKind = r & 3;
+          return r >>> 2;
+        }
       }
       i = (i + 1) & mask;
     }
@@ -525,17 +531,18 @@ export class CtTable {
     const mask = this.idxMask;
     const idx = this.idx;
     let i = h & mask;
-    while (idx[2 * i] !== -1) i = (i + 1) & mask;
-    idx[2 * i] = ref;
+    while (idx[2 * i] !== 0) i = (i + 1) & mask;
+    idx[2 * i] = ref + 1;
     idx[2 * i + 1] = h;
   }
 
   private idxRemove(h: number, ref: number): void {
     const mask = this.idxMask;
     const idx = this.idx;
+    const r1 = ref + 1;
     let i = h & mask;
-    while (idx[2 * i] !== ref) {
-      if (idx[2 * i] === -1) return; // not present (cannot happen for a consistent table)
+    while (idx[2 * i] !== r1) {
+      if (idx[2 * i] === 0) return; // not present (cannot happen for a consistent table)
       i = (i + 1) & mask;
     }
     backwardShiftDeletePairs(idx, mask, i);
@@ -921,8 +928,9 @@ export class CtTable {
       this.dropClash();
     }
     // 2. allocate (evicting when full)
-    if (this.freeTop === 0) this.evictOne();
-    const e = this.free[--this.freeTop]!;
+    if (this.freeTop === 0 && this.fresh === this.capacity) this.evictOne();
+    // freed entries first (last freed, first reused), then never-used ones in order
+    const e = this.freeTop > 0 ? this.free[--this.freeTop]! : this.fresh++;
     // 3. fill
     const t = this.tup;
     const o = e * STRIDE;

@@ -27,13 +27,16 @@ export function backwardShiftDelete(refs: Int32Array, hashes: Int32Array | Uint3
   refs[i] = -1;
 }
 
-/** {@link backwardShiftDelete} over one interleaved array: slot i is [2i] the reference (-1 empty), [2i+1] the hash. */
+/**
+ * {@link backwardShiftDelete} over one interleaved array: slot i is [2i] the reference + 1 (0 empty, so that a
+ * freshly allocated, zero-filled array is an empty index with nothing to initialise), [2i+1] the hash.
+ */
 export function backwardShiftDeletePairs(idx: Int32Array, mask: number, i: number): void {
   let j = i;
   for (;;) {
     j = (j + 1) & mask;
     const r = idx[2 * j]!;
-    if (r === -1) break;
+    if (r === 0) break;
     const home = idx[2 * j + 1]! & mask;
     const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
     if (!inRange) {
@@ -42,5 +45,5 @@ export function backwardShiftDeletePairs(idx: Int32Array, mask: number, i: numbe
       i = j;
     }
   }
-  idx[2 * i] = -1;
+  idx[2 * i] = 0;
 }
