@@ -16,7 +16,8 @@ import type { Snapshot } from '../datapath/snapshot.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import { CaptureFormatError } from '../sources/errors.js';
 import { defaultDecodeOptions } from '../packet/options.js';
-import { ShardedPool } from '../workers/pool.js';
+import type { ShardedPool } from '../workers/pool.js';
+import { DEFAULT_IN_FLIGHT, startPool } from './pool-start.js';
 import { shardBatch } from '../workers/shard.js';
 import { snapshotHandle } from '../workers/transfer.js';
 import type { WorkerStats } from '../workers/verdict.worker.js';
@@ -40,7 +41,7 @@ export interface ReplayOptions {
 export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
   workers: 1,
   batchSize: 4096,
-  inFlightPerWorker: 4,
+  inFlightPerWorker: DEFAULT_IN_FLIGHT,
   classifier: {},
   failOpen: false,
 });
@@ -139,21 +140,7 @@ class SharedSlot {
   }
 }
 
-/**
- * Starts the worker pool of a replay. A caller may start it early — before loading and compiling the manifests — so
- * that the threads boot on the other core meanwhile, and hand it to {@link replay}, which destroys it when done.
- */
-export function startPool(options: Partial<Pick<ReplayOptions, 'workers' | 'workerHeapMb' | 'classifier' | 'inFlightPerWorker'>>): ShardedPool {
-  const workers = options.workers ?? DEFAULT_REPLAY.workers;
-  const pool = new ShardedPool({
-    workers,
-    // every batch in flight for a worker is queued at its thread (tasks still run one at a time, in order)
-    queueDepth: options.inFlightPerWorker ?? DEFAULT_REPLAY.inFlightPerWorker,
-    ...(options.workerHeapMb ? { workerHeapMb: options.workerHeapMb } : {}),
-  });
-  pool.prepare(options.classifier ?? {});
-  return pool;
-}
+export { startPool } from './pool-start.js';
 
 /**
  * Replays a capture through the workers; `startedPool` (from {@link startPool}, with `options.workers` threads) is
