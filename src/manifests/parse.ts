@@ -324,6 +324,16 @@ function parseTextWith(text: string, file: string, fast: boolean): ParseResult {
     diagnostics.push(err('KPF_ERR_MANIFEST_LIMIT', `input is larger than ${INPUT_LIMITS.maxFileBytes} bytes`, file, 0));
     return { docs, diagnostics };
   }
+  const trimmed = text.trimStart();
+  // the fast path first: it keeps to depths below the limit (it falls back beyond), so a text it accepts is one the
+  // nesting pre-scan — the library parser's guard against hostile input — would pass
+  if (fast && !trimmed.startsWith('{')) {
+    const fd = parseFast(text);
+    if (fd) {
+      for (const d of fd) flatten(d.root, file, d.doc, d.line, docs, diagnostics);
+      return { docs, diagnostics };
+    }
+  }
   const deep = prescanDepth(text);
   if (deep > 0) {
     diagnostics.push(
@@ -331,7 +341,6 @@ function parseTextWith(text: string, file: string, fast: boolean): ParseResult {
     );
     return { docs, diagnostics };
   }
-  const trimmed = text.trimStart();
   let chunks: Array<[number, number]> = [[0, text.length]];
   let json = false;
   if (trimmed.startsWith('{')) {
@@ -339,13 +348,6 @@ function parseTextWith(text: string, file: string, fast: boolean): ParseResult {
     if (s && s.length > 0) {
       chunks = s;
       json = true;
-    }
-  }
-  if (fast && !json) {
-    const fd = parseFast(text);
-    if (fd) {
-      for (const d of fd) flatten(d.root, file, d.doc, d.line, docs, diagnostics);
-      return { docs, diagnostics };
     }
   }
   let docIndex = 0;
