@@ -1,0 +1,60 @@
+/**
+ * The replay body's bundle (scripts/bundle.mjs → dist/cli/commands/replay-run.bundle.js), which `kpf replay` loads
+ * from a built checkout: it is used when fresh, not when any module it was built from is newer, and the CLI gives the
+ * same output with it as without it (KPF_NO_BUNDLE=1). The other tests run the TypeScript sources, which have no
+ * bundle, so this is the test of what `npx kpf replay` runs.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CMD = `${ROOT}dist/cli/commands/`;
+const BUNDLE = `${CMD}replay-run.bundle.js`;
+const built = existsSync(BUNDLE) && existsSync(`${CMD}replay.js`);
+
+t.test('the built replay command loads its bundle when fresh, and the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  const cmd = (await import(`${CMD}replay.js`)) as { loadRun(): Promise<{ runReplay: unknown }> };
+  const plain = (await import(`${CMD}replay-run.js`)) as { runReplay: unknown };
+  const bundled = (await import(BUNDLE)) as { runReplay: unknown };
+  t.not(bundled.runReplay, plain.runReplay, 'the bundle is a module of its own');
+  t.equal((await cmd.loadRun()).runReplay, bundled.runReplay, 'fresh bundle: used');
+  process.env['KPF_NO_BUNDLE'] = '1';
+  try {
+    t.equal((await cmd.loadRun()).runReplay, plain.runReplay, 'KPF_NO_BUNDLE=1: the modules');
+  } finally {
+    delete process.env['KPF_NO_BUNDLE'];
+  }
+  // an input rebuilt after the bundle (a plain `tsc`) makes it stale
+  const inputs = JSON.parse(readFileSync(`${CMD}replay-run.bundle.inputs.json`, 'utf8')) as string[];
+  t.ok(inputs.length > 20, `${inputs.length} inputs`);
+  const input = fileURLToPath(new URL(inputs[Math.floor(inputs.length / 2)]!, `file://${CMD}`));
+  const st = statSync(input);
+  try {
+    utimesSync(input, st.atime, new Date(statSync(BUNDLE).mtimeMs + 5000));
+    t.equal((await cmd.loadRun()).runReplay, plain.runReplay, `stale bundle (${input.slice(ROOT.length)} is newer): the modules`);
+  } finally {
+    utimesSync(input, st.atime, st.mtime);
+  }
+  t.equal((await cmd.loadRun()).runReplay, bundled.runReplay, 'fresh again');
+});
+
+t.test('kpf replay gives the same output with and without the bundle', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  const capture = `${ROOT}captures/lab.pcap`;
+  const run = (env: Record<string, string>, fmt: string) =>
+    spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', capture, '-o', fmt, '--workers', '1'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  for (const fmt of ['json', 'summary']) {
+    const a = run({}, fmt);
+    const b = run({ KPF_NO_BUNDLE: '1' }, fmt);
+    t.equal(a.status, 0, `${fmt}: exit 0 with the bundle`) || t.comment(a.stderr);
+    t.equal(b.status, 0, `${fmt}: exit 0 without`);
+    t.ok(a.stdout.length > 100, `${fmt}: output`);
+    const strip = (s: string) => s.replace(/Time: .*\n/g, '').replace(/"wall_seconds":[^,}]*/g, '');
+    t.equal(strip(a.stdout), strip(b.stdout), `${fmt}: same output`);
+  }
+  // a usage error after the pool started still ends cleanly (no stack trace) through the bundle
+  const bad = spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '-f', `${ROOT}test/fixtures/cli/bad.yaml`, capture, '-o', 'summary'], { encoding: 'utf8' });
+  t.not(bad.status, 0, 'bad manifests: non-zero exit');
+  t.notMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+});
