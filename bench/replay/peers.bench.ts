@@ -1,7 +1,8 @@
 /**
  * kpf replay side by side with ../shared/peers in one run, on the peers' capture and its manifests: tcpdump's BPF
  * filter (`-w /dev/null`), the C reference classifier, naive JS (Map + string keys), typed-array JS — and kpf replay
- * with 1 and 2 workers (`-o summary`, whole process, as a user runs it). Ratios are within this run only.
+ * with 1 and 2 workers (`-o summary`, whole process, as a user runs it), and kpf on the capture's header alone (its
+ * start-up and shut-down). Ratios are within this run only.
  *
  *   npm run build && node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/replay/peers.bench.ts
  *   env: N (2000000), RUNS (3), KPF_PEERS_DIR (../shared/peers beside the checkout)
@@ -10,7 +11,7 @@
  * allowed counts differ: compare costs, not verdicts (peers/README.md).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,15 @@ const filter = execFileSync('cat', [join(work, 'filter.bpf')], { encoding: 'utf8
 const classifyBin = join(work, 'classify');
 if (!existsSync(classifyBin)) execFileSync('gcc', ['-O2', '-o', classifyBin, join(PEERS_DIR, 'classify.c')]);
 const kpf = resolve(fileURLToPath(new URL('../../bin/kpf.js', import.meta.url)));
+// the same pcap header with no records: kpf's start-up and shut-down alone (manifests, compile, worker boot)
+const empty = join(work, 'empty.pcap');
+if (!existsSync(empty)) {
+  const header = Buffer.alloc(24);
+  const fd = openSync(pcap, 'r');
+  readSync(fd, header, 0, 24, 0);
+  closeSync(fd);
+  writeFileSync(empty, header);
+}
 const haveTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
 
 function wall(cmd: string, args: string[]): number {
@@ -45,6 +55,7 @@ const variants: Array<[string, string, string[]]> = [
   ['node typed-array open addressing', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'oa']],
   ['kpf replay, 1 worker', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), pcap, '-o', 'summary', '--workers', '1']],
   ['kpf replay, 2 workers', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), pcap, '-o', 'summary', '--workers', '2']],
+  ['kpf replay, 1 worker, no records', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), empty, '-o', 'summary', '--workers', '1']],
 ];
 execFileSync('cat', [pcap], { stdio: 'ignore' }); // page cache
 const results = new Map<string, number>();
@@ -57,6 +68,10 @@ const ref = results.get('tcpdump BPF filter -w /dev/null');
 const c = results.get('C reference classifier')!;
 console.log(`${N} records of 64 B, median of ${RUNS} runs, whole process (Mpps = records / wall seconds)`);
 for (const [name, s] of results) {
+  if (name.endsWith('no records')) {
+    console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  (start-up and shut-down only)`);
+    continue;
+  }
   console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  ${(N / s / 1e6).toFixed(2).padStart(6)} Mpps  vs C ${(c / s).toFixed(2)}${ref ? `  vs tcpdump ${(ref / s).toFixed(2)}` : ''}`);
 }
 if (!haveTcpdump) console.log('tcpdump is not installed: its variant was skipped');
