@@ -4,8 +4,8 @@
  *   pairHash(a, b) === pairHash(b, a)      symmetric: unordered address pair → worker index (runtime.md §7)
  *   tupleHash(src, dst, proto, ports)      direction-sensitive: 5-tuple → table slot
  *
- * Both are 32-bit, deterministic across runs, processes and platforms (Math.imul murmur3-style mixing from
- * core/hash.ts), and allocation-free. Addresses are four big-endian u32 words (IPv4 in word 3, words 0..2 zero),
+ * Both are 32-bit, deterministic across runs, processes and platforms (Math.imul mixing: murmur3 rounds with the
+ * bits of core/hash.ts's mix32/fmix32, each address first folded to one word), and allocation-free. Addresses are four big-endian u32 words (IPv4 in word 3, words 0..2 zero),
  * exactly as in {@link FlowKey}.
  *
  * @remarks hot path: no allocation, no closures.
@@ -74,16 +74,6 @@ export function tupleHashI(
  */
 export function foldAddr(w0: number, w1: number, w2: number, w3: number): number {
   return w3 ^ Math.imul(w2, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w0, 0xc2b2ae35);
-}
-
-/** Hash of one address (family + four words): murmur3 over the words. */
-export function addrHash(family: number, w0: number, w1: number, w2: number, w3: number): number {
-  let h = mixI(SEED_ADDR, family);
-  h = mixI(h, w0 | 0);
-  h = mixI(h, w1 | 0);
-  h = mixI(h, w2 | 0);
-  h = mixI(h, w3 | 0);
-  return fmixI(h) >>> 0;
 }
 
 /**

@@ -140,8 +140,6 @@ class SharedSlot {
   }
 }
 
-export { startPool } from './pool-start.js';
-
 /**
  * Replays a capture through the workers; `startedPool` (from {@link startPool}, with `options.workers` threads) is
  * used and destroyed, else a pool is started here.

@@ -65,11 +65,12 @@ function natPairHashOf(
  * {@link shardOfDecoded} of a frame parsed by packet/fast4.ts (IPv4 TCP/UDP; addresses as int32): the same shard
  * the decoded frame gets.
  */
-export function shardOf4(snapshot: Snapshot | null, proto: number, src: number, dst: number, sport: number, dport: number, workers: number): number {
+function shardOf4(snapshot: Snapshot | null, proto: number, src: number, dst: number, sport: number, dport: number, workers: number): number {
   if (workers === 1) return 0;
   return (natPairHashOf(snapshot, 4, proto, 0, 0, 0, src >>> 0, 0, 0, 0, dst >>> 0, sport, dport) >>> 0) % workers;
 }
 
+/** The shard of a frame, decoded (into `k`, `inner` for a tunnelled one) with the workers' decode options. */
 export function shardOf(
   linkType: number,
   buf: Uint8Array,
@@ -80,13 +81,14 @@ export function shardOf(
   inner: FlowKey,
   workers: number,
   snapshot: Snapshot | null,
+  opts: DecodeOptions,
 ): number {
   if (workers === 1) return 0;
-  return shardOfDecoded(decode(linkType, buf, off, capLen, wireLen, k), buf, off, k, inner, workers, snapshot);
+  return shardOfDecoded(decode(linkType, buf, off, capLen, wireLen, k, opts), buf, off, k, inner, workers, snapshot);
 }
 
 /** {@link shardOf} of a frame already decoded into `k` with status `st`. */
-export function shardOfDecoded(st: number, buf: Uint8Array, off: number, k: FlowKey, inner: FlowKey, workers: number, snapshot: Snapshot | null): number {
+function shardOfDecoded(st: number, buf: Uint8Array, off: number, k: FlowKey, inner: FlowKey, workers: number, snapshot: Snapshot | null): number {
   if (workers === 1 || k.family === 0) return 0;
   if (k.innerFamily !== 0 && st === DecodeStatus.OK && decodeInner(buf, off, k, inner) === DecodeStatus.OK) {
     return (natPairHash(snapshot, inner) >>> 0) % workers;
@@ -127,6 +129,6 @@ export function shardBatch(
     out[i] =
       fastOk && f.parse(lt, buf, off, cap, wire)
         ? shardOf4(snapshot, f.proto, f.src, f.dst, f.sport, f.dport, workers)
-        : shardOfDecoded(decode(lt, buf, off, cap, wire, key, opts), buf, off, key, innerKey, workers, snapshot);
+        : shardOf(lt, buf, off, cap, wire, key, innerKey, workers, snapshot, opts);
   }
 }
