@@ -33,6 +33,7 @@ import { FragResult, FragmentTable } from './fragments.js';
 import { LOOKUP_NOT_ISOLATED } from './policy-map.js';
 import { SemanticsBits, type Snapshot } from './snapshot.js';
 import { VerdictCache } from './verdict-cache.js';
+import { CHUNK, CHUNK_BYTES, FastCore, HEADER_BYTES, type FastCounters } from './wasm-core.js';
 
 /** Verdict of a packet (Hubble's numbers: FORWARDED 1, DROPPED 2). */
 export const PacketVerdict = { FORWARDED: 1, DROPPED: 2 } as const;
@@ -111,24 +112,57 @@ export class VerdictBatch {
     return Math.max(1, capacity) * 32;
   }
 
-  /** A batch over `buffer` (e.g. a SharedArrayBuffer from another thread), or over a new ArrayBuffer. */
+  /**
+   * A batch over `buffer` (e.g. a SharedArrayBuffer from another thread) from byte `byteOffset` (a multiple of 8),
+   * or over a new ArrayBuffer.
+   */
   constructor(
     readonly capacity: number,
     buffer?: ArrayBufferLike,
+    byteOffset = 0,
   ) {
     const c = Math.max(1, capacity);
     const b = buffer ?? new ArrayBuffer(VerdictBatch.bytes(c));
+    const o = byteOffset;
     this.buffer = b;
-    this.egress = new Int32Array(b, 0, c);
-    this.ingress = new Int32Array(b, 4 * c, c);
-    this.srcEp = new Int32Array(b, 8 * c, c);
-    this.dstEp = new Int32Array(b, 12 * c, c);
-    this.srcId = new Uint32Array(b, 16 * c, c);
-    this.dstId = new Uint32Array(b, 20 * c, c);
-    this.backend = new Int32Array(b, 24 * c, c);
-    this.reason = new Uint16Array(b, 28 * c, c);
-    this.verdict = new Uint8Array(b, 30 * c, c);
-    this.flags = new Uint8Array(b, 31 * c, c);
+    this.egress = new Int32Array(b, o, c);
+    this.ingress = new Int32Array(b, o + 4 * c, c);
+    this.srcEp = new Int32Array(b, o + 8 * c, c);
+    this.dstEp = new Int32Array(b, o + 12 * c, c);
+    this.srcId = new Uint32Array(b, o + 16 * c, c);
+    this.dstId = new Uint32Array(b, o + 20 * c, c);
+    this.backend = new Int32Array(b, o + 24 * c, c);
+    this.reason = new Uint16Array(b, o + 28 * c, c);
+    this.verdict = new Uint8Array(b, o + 30 * c, c);
+    this.flags = new Uint8Array(b, o + 31 * c, c);
+  }
+
+  /** Copies record `from` of `src` to record `to` of this batch. */
+  copyRecord(src: VerdictBatch, from: number, to: number): void {
+    this.egress[to] = src.egress[from]!;
+    this.ingress[to] = src.ingress[from]!;
+    this.srcEp[to] = src.srcEp[from]!;
+    this.dstEp[to] = src.dstEp[from]!;
+    this.srcId[to] = src.srcId[from]!;
+    this.dstId[to] = src.dstId[from]!;
+    this.backend[to] = src.backend[from]!;
+    this.reason[to] = src.reason[from]!;
+    this.verdict[to] = src.verdict[from]!;
+    this.flags[to] = src.flags[from]!;
+  }
+
+  /** Copies records [from, from + n) of `src` to [to, to + n) of this batch. */
+  copyRecords(src: VerdictBatch, from: number, n: number, to: number): void {
+    this.egress.set(src.egress.subarray(from, from + n), to);
+    this.ingress.set(src.ingress.subarray(from, from + n), to);
+    this.srcEp.set(src.srcEp.subarray(from, from + n), to);
+    this.dstEp.set(src.dstEp.subarray(from, from + n), to);
+    this.srcId.set(src.srcId.subarray(from, from + n), to);
+    this.dstId.set(src.dstId.subarray(from, from + n), to);
+    this.backend.set(src.backend.subarray(from, from + n), to);
+    this.reason.set(src.reason.subarray(from, from + n), to);
+    this.verdict.set(src.verdict.subarray(from, from + n), to);
+    this.flags.set(src.flags.subarray(from, from + n), to);
   }
 }
 
@@ -203,7 +237,23 @@ export class Classifier {
     this.decodeOpts = opts.decode ?? defaultDecodeOptions;
     this.entryPackets = new Float64Array(snapshot.policy.entryRow.length);
     this.entryBytes = new Float64Array(snapshot.policy.entryRow.length);
+    const arena = this.ct.arena;
+    if (arena !== null && !this.decodeOpts.verifyChecksums) {
+      this.core = new FastCore(arena, this.ct.tcp, this.ct.other, this.ct.timeouts, ForwardReason.ESTABLISHED, ForwardReason.REPLY);
+      this.coreOut = new VerdictBatch(CHUNK, this.core.outBuffer, this.core.outOffset);
+    } else {
+      this.core = null;
+      this.coreOut = null;
+    }
   }
+
+  /** the WebAssembly fast path over this classifier's conntrack, when its tables are in a WebAssembly memory */
+  private readonly core: FastCore | null;
+  /** the chunk's records in the module's memory (FastCore's VerdictBatch) */
+  private readonly coreOut: VerdictBatch | null;
+  /** packets the WebAssembly fast path classified (all of them are also in {@link counters}) */
+  fastPathPackets = 0;
+  private readonly fastCounters: FastCounters = { regressions: 0, packets: 0, forwarded: 0, established: 0, replies: 0, hitsTcp: 0, hitsOther: 0 };
 
   get snapshot(): Snapshot {
     return this.snap;
@@ -233,7 +283,62 @@ export class Classifier {
     out: VerdictBatch,
     outStart = 0,
   ): void {
+    this.classifyRecords(buf, count, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, outStart, null, 0);
+    out.count = outStart + count;
+  }
+
+  /**
+   * Classifies, in order, the records of a batch whose shard is `shard` (every record when `shards` is null) into
+   * `out` at `outStart` + their index, leaving the other records of `out` untouched; then sweeps conntrack a little.
+   * Returns the number of records classified. The common case goes through the WebAssembly fast path when this
+   * classifier has one ({@link fastPath}), else through {@link parseFast}/{@link classifyParsed}; the rest through
+   * the general path. Both give the same records, counters and conntrack state (test/datapath/wasm-core.test.ts).
+   */
+  classifyRecords(
+    buf: Uint8Array,
+    count: number,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    linkTypes: Uint16Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    out: VerdictBatch,
+    outStart: number,
+    shards: Uint8Array | null,
+    shard: number,
+  ): number {
+    const mine =
+      this.core !== null
+        ? this.classifyRecordsWasm(this.core, buf, count, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, outStart, shards, shard)
+        : this.classifyRecordsTs(buf, count, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, outStart, shards, shard);
+    this.ct.sweep(undefined, 64);
+    return mine;
+  }
+
+  /** True when the common case runs in WebAssembly (wasm-core.ts): conntrack in its memory, checksums not verified. */
+  get fastPath(): 'wasm' | 'typescript' {
+    return this.core !== null ? 'wasm' : 'typescript';
+  }
+
+  private classifyRecordsTs(
+    buf: Uint8Array,
+    count: number,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    linkTypes: Uint16Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    out: VerdictBatch,
+    outStart: number,
+    shards: Uint8Array | null,
+    shard: number,
+  ): number {
+    let mine = 0;
     for (let i = 0; i < count; i++) {
+      if (shards !== null && shards[i] !== shard) continue;
+      mine++;
       this.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
       const lt = linkTypes[i]!;
       const off = offsets[i]!;
@@ -242,8 +347,133 @@ export class Classifier {
       if (this.parseFast(lt, buf, off, cap, wire) && this.classifyParsed(out, outStart + i)) continue;
       this.classify(lt, buf, off, cap, wire, out, outStart + i);
     }
-    out.count = outStart + count;
-    this.ct.sweep(undefined, 64);
+    return mine;
+  }
+
+  /**
+   * {@link classifyRecordsTs} with the common case in WebAssembly: the batch is copied into the module's memory a
+   * chunk (wasm-core.ts CHUNK records) at a time — the record columns, and the frames' bytes (whole when the chunk's
+   * frames are small, else each frame's first HEADER_BYTES, all the fast path reads) — and `run` classifies records
+   * until one is not the common case; that one takes the general path here (into the chunk's VerdictBatch in the
+   * module's memory), and `run` goes on after it. The chunk's records are then copied to `out`.
+   */
+  private classifyRecordsWasm(
+    core: FastCore,
+    buf: Uint8Array,
+    count: number,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    linkTypes: Uint16Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    out: VerdictBatch,
+    outStart: number,
+    shards: Uint8Array | null,
+    shard: number,
+  ): number {
+    const ct = this.ct;
+    const co = this.coreOut!;
+    const s = this.snap;
+    const revision = (s.flags & SemanticsBits.REEVALUATE) !== 0 ? s.revision >>> 0 : -1;
+    const blen = buf.length;
+    let mine = 0;
+    let lastOwn = -1;
+    for (let c0 = 0; c0 < count; c0 += CHUNK) {
+      const n = Math.min(CHUNK, count - c0);
+      // where the chunk's frames lie; a frame outside the buffer gets capLen 0 in the copy, which the fast path
+      // declines, and the general path reads it from the batch
+      let lo = blen;
+      let hi = 0;
+      let own = 0;
+      core.capLens.set(capLens.subarray(c0, c0 + n));
+      for (let k = 0; k < n; k++) {
+        const r = c0 + k;
+        if (shards !== null && shards[r] !== shard) continue;
+        own++;
+        lastOwn = r;
+        const o = offsets[r]!;
+        const e = o + capLens[r]!;
+        if (e > blen) core.capLens[k] = 0;
+        else {
+          if (o < lo) lo = o;
+          if (e > hi) hi = e;
+        }
+      }
+      if (own === 0) continue;
+      mine += own;
+      let rangeStart = 0;
+      if (hi <= lo) {
+        // no frame lies in the buffer: nothing for the fast path to read
+      } else if (hi - lo <= CHUNK_BYTES) {
+        core.bytes.set(buf.subarray(lo, hi));
+        core.offsets.set(offsets.subarray(c0, c0 + n));
+        rangeStart = lo;
+      } else {
+        const bytes = core.bytes;
+        for (let k = 0; k < n; k++) {
+          const r = c0 + k;
+          core.offsets[k] = k * HEADER_BYTES;
+          if (shards !== null && shards[r] !== shard) continue;
+          const o = offsets[r]!;
+          const m = Math.min(core.capLens[k]!, HEADER_BYTES);
+          const at = k * HEADER_BYTES;
+          for (let j = 0; j < m; j++) bytes[at + j] = buf[o + j]!;
+        }
+      }
+      core.wireLens.set(wireLens.subarray(c0, c0 + n));
+      core.linkTypes.set(linkTypes.subarray(c0, c0 + n));
+      core.tsSec.set(tsSec.subarray(c0, c0 + n));
+      core.tsNsec.set(tsNsec.subarray(c0, c0 + n));
+      if (shards !== null) core.shards.set(shards.subarray(c0, c0 + n));
+      const sh = shards !== null ? shard : -1;
+      let i = 0;
+      while (i < n) {
+        core.clock = ct.clockNs;
+        const j = core.run(i, n, rangeStart, sh, revision);
+        if (core.ticked !== 0) {
+          ct.fastHits(core.clock, core.lastTable, core.lastEntry, core.lastKind);
+          core.clearTicked();
+        }
+        if (core.logCount !== 0) this.countLog(core);
+        if (j >= n) break;
+        // the record the fast path declined: the general path, on the batch's own bytes
+        const r = c0 + j;
+        ct.timeNs = tsSec[r]! * 1e9 + tsNsec[r]!;
+        this.classify(linkTypes[r]!, buf, offsets[r]!, capLens[r]!, wireLens[r]!, co, j);
+        i = j + 1;
+      }
+      if (shards === null) out.copyRecords(co, 0, n, outStart + c0);
+      else for (let k = 0; k < n; k++) if (shards[c0 + k] === shard) out.copyRecord(co, k, outStart + c0 + k);
+    }
+    // as the TypeScript loop leaves it: the time of the last record classified
+    if (lastOwn >= 0) ct.timeNs = tsSec[lastOwn]! * 1e9 + tsNsec[lastOwn]!;
+    const f = core.takeCounters(this.fastCounters);
+    this.fastPathPackets += f.packets;
+    this.counters.packets += f.packets;
+    this.counters.forwarded += f.forwarded;
+    this.counters.established += f.established;
+    this.counters.replies += f.replies;
+    ct.timeRegressions += f.regressions;
+    ct.tcp.lookups += f.hitsTcp;
+    ct.tcp.hits += f.hitsTcp;
+    ct.other.lookups += f.hitsOther;
+    ct.other.hits += f.hitsOther;
+    return mine;
+  }
+
+  /** The per-rule counters of the established packets the fast path classified (its count log). */
+  private countLog(core: FastCore): void {
+    const log = core.log;
+    const n = core.logCount;
+    for (let k = 0; k < n; k++) {
+      const eg = log[3 * k]!;
+      const ing = log[3 * k + 1]!;
+      const bytes = log[3 * k + 2]!;
+      if (eg >= 0) this.count(eg, bytes);
+      if (ing >= 0) this.count(ing, bytes);
+    }
+    core.clearLog();
   }
 
   /** Classifies one frame; the time is `ct.timeNs` (set by the caller). */

@@ -54,6 +54,7 @@ import { wordsToIP } from '../core/flow-key.js';
 import { CtTimeout, ctTimeouts, type CtProfile, type CtTimeouts } from './ct-timeouts.js';
 import { tupleHashI } from './flow-hash.js';
 import { backwardShiftDeletePairs } from './open-addressing.js';
+import { Arena, FAST_SCRATCH_BYTES, fastModule, type FastTable } from './wasm-core.js';
 
 /** Result codes of {@link Conntrack.lookup} / {@link Conntrack.relatedLookup}. */
 export const CtResult = {
@@ -198,6 +199,11 @@ export interface ConntrackOptions {
   ruleRefs?: number;
   /** entries examined per eviction (default 16) */
   evictionSample?: number;
+  /**
+   * false: plain typed arrays, so the WebAssembly fast path is not used (default true unless KPF_WASM=0; see
+   * wasm-core.ts)
+   */
+  wasm?: boolean;
 }
 
 const STRIDE = 20;
@@ -388,7 +394,7 @@ export class CtTable {
   /** evictions by {@link CtEvict} reason */
   readonly evictions = new Float64Array(3);
 
-  constructor(name: string, capacity: number, base: number, timeouts: CtTimeouts, nRules = 2, sample = 16) {
+  constructor(name: string, capacity: number, base: number, timeouts: CtTimeouts, nRules = 2, sample = 16, arena?: Arena) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 26) throw new RangeError(`conntrack ${name}: bad capacity ${capacity}`);
     this.name = name;
     this.capacity = capacity;
@@ -396,23 +402,65 @@ export class CtTable {
     this.timeouts = timeouts;
     this.nRules = nRules;
     this.sample = Math.max(1, Math.min(sample, capacity));
+    const size = CtTable.indexSlots(capacity);
+    this.idxMask = size - 1;
+    // in the arena (WebAssembly memory shared with the fast path, wasm-core.ts) or as plain arrays; zero-filled either way
+    const a = arena;
+    this.idx = a ? a.int32(2 * size) : new Int32Array(2 * size);
+    this.tup = a ? a.int32(capacity * STRIDE) : new Int32Array(capacity * STRIDE);
+    this.fp = a ? a.uint16(capacity) : new Uint16Array(capacity);
+    this.kind = a ? a.uint8(capacity) : new Uint8Array(capacity);
+    this.state = a ? a.uint8(capacity) : new Uint8Array(capacity);
+    this.flags = a ? a.uint8(capacity) : new Uint8Array(capacity);
+    this.verdict = a ? a.uint8(capacity) : new Uint8Array(capacity);
+    this.used = a ? a.uint8(capacity) : new Uint8Array(capacity);
+    this.rev = a ? a.uint32(capacity) : new Uint32Array(capacity);
+    this.rules = a ? a.uint32(capacity * nRules) : new Uint32Array(capacity * nRules);
+    this.num = a ? a.float64(capacity * NUM) : new Float64Array(capacity * NUM);
+    this.recHash = a ? a.int32(capacity * 4) : new Int32Array(capacity * 4);
+    this.free = a ? a.int32(capacity) : new Int32Array(capacity);
+    this.freeTop = 0;
+  }
+
+  /** Index slots of a table of `capacity` entries: a power of two ≥ 8 × capacity (4 records an entry, load ≤ 0.5). */
+  static indexSlots(capacity: number): number {
     let size = 8;
     while (size < capacity * 8) size *= 2;
-    this.idxMask = size - 1;
-    this.idx = new Int32Array(2 * size);
-    this.tup = new Int32Array(capacity * STRIDE);
-    this.fp = new Uint16Array(capacity);
-    this.kind = new Uint8Array(capacity);
-    this.state = new Uint8Array(capacity);
-    this.flags = new Uint8Array(capacity);
-    this.verdict = new Uint8Array(capacity);
-    this.used = new Uint8Array(capacity);
-    this.rev = new Uint32Array(capacity);
-    this.rules = new Uint32Array(capacity * nRules);
-    this.num = new Float64Array(capacity * NUM);
-    this.recHash = new Int32Array(capacity * 4);
-    this.free = new Int32Array(capacity);
-    this.freeTop = 0;
+    return size;
+  }
+
+  /** Arena bytes of a table (the arrays the constructor allocates, each rounded as the arena rounds it). */
+  static arenaBytes(capacity: number, nRules: number): number {
+    const z = Arena.size;
+    return (
+      z(8 * CtTable.indexSlots(capacity)) +
+      z(4 * capacity * STRIDE) +
+      z(2 * capacity) +
+      5 * z(capacity) +
+      z(4 * capacity) +
+      z(4 * capacity * nRules) +
+      z(8 * capacity * NUM) +
+      z(16 * capacity) +
+      z(4 * capacity)
+    );
+  }
+
+  /** The arrays and constants the WebAssembly fast path reads (wasm-core.ts FastCore). */
+  get wasmLayout(): FastTable['wasmLayout'] {
+    return {
+      idx: this.idx,
+      tup: this.tup,
+      fp: this.fp,
+      kind: this.kind,
+      state: this.state,
+      flags: this.flags,
+      used: this.used,
+      rev: this.rev,
+      rules: this.rules,
+      num: this.num,
+      mask: this.idxMask,
+      nRules: this.nRules,
+    };
   }
 
   // ---- key loading and the index -------------------------------------------------------------------------------
@@ -1225,17 +1273,31 @@ export class Conntrack {
   /** lookups whose time was before the clock */
   timeRegressions = 0;
   private readonly tcpCap: number;
+  /**
+   * The WebAssembly memory the tables live in, with room for the fast path's chunk buffers (wasm-core.ts); null when
+   * the tables are plain typed arrays (`wasm: false`, KPF_WASM=0, or tables too large for one memory).
+   */
+  readonly arena: Arena | null;
 
   constructor(opts: ConntrackOptions = {}) {
-    const timeouts = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');
-    this.timeouts = timeouts;
+    const given = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');
     const tcpMax = opts.tcpMax ?? 262144;
     const anyMax = opts.anyMax ?? 131072;
     const nr = opts.ruleRefs ?? 2;
     if (!Number.isInteger(nr) || nr < 0 || nr > 16) throw new RangeError(`conntrack: bad ruleRefs ${nr}`);
+    for (const [name, cap] of [['tcp', tcpMax], ['any', anyMax]] as const) {
+      if (!Number.isInteger(cap) || cap < 1 || cap > 1 << 26) throw new RangeError(`conntrack ${name}: bad capacity ${cap}`);
+    }
+    const bytes = CtTable.arenaBytes(tcpMax, nr) + CtTable.arenaBytes(anyMax, nr) + Arena.size(8 * given.length) + FAST_SCRATCH_BYTES;
+    const arena = opts.wasm !== false && bytes <= Arena.MAX_BYTES && fastModule() !== null ? new Arena(bytes) : null;
+    this.arena = arena;
+    // the timeout table is read by the fast path too: a copy in the arena
+    const timeouts = arena ? arena.float64(given.length) : given;
+    if (arena) timeouts.set(given);
+    this.timeouts = timeouts;
     this.tcpCap = tcpMax;
-    this.tcp = new CtTable('tcp', tcpMax, 0, timeouts, nr, opts.evictionSample ?? 16);
-    this.other = new CtTable('any', anyMax, tcpMax, timeouts, nr, opts.evictionSample ?? 16);
+    this.tcp = new CtTable('tcp', tcpMax, 0, timeouts, nr, opts.evictionSample ?? 16, arena ?? undefined);
+    this.other = new CtTable('any', anyMax, tcpMax, timeouts, nr, opts.evictionSample ?? 16, arena ?? undefined);
   }
 
   /**
@@ -1314,6 +1376,24 @@ export class Conntrack {
     this.invalidReason = 0;
     t.account(e, tcpFlags, 0, dir, bytes);
     return this.slot;
+  }
+
+  /**
+   * After the WebAssembly fast path (wasm-core.ts) classified packets: the clock it advanced to, and the scratch
+   * fields its last hit4 would have left (`table` 0 TCP / 1 other, `entry`, index-record `kind`).
+   */
+  fastHits(clockNs: number, table: number, entry: number, kind: number): void {
+    this.clockNs = clockNs;
+    this.tcp.now = this.other.now = clockNs;
+    const t = table === 0 ? this.tcp : this.other;
+    const dir = kind & 1;
+    t.foundEntry = entry;
+    t.foundKind = kind;
+    t.invalidReason = 0;
+    t.lastDir = dir;
+    this.slot = t.base + entry;
+    this.dir = dir;
+    this.invalidReason = 0;
   }
 
   /**

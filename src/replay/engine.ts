@@ -13,6 +13,7 @@
 import { KpfError } from '../core/errors.js';
 import { PacketVerdict, RuleRef, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
+import { fastModule } from '../datapath/wasm-core.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import { CaptureFormatError } from '../sources/errors.js';
 import { defaultDecodeOptions } from '../packet/options.js';
@@ -157,6 +158,8 @@ export async function replay(
   try {
     if (opts.batchSize < 1024) throw new KpfError('KPF_ERR_USAGE', `batch size ${opts.batchSize} is below 1024`, { exitCode: 2 });
     if (startedPool && startedPool.size !== opts.workers) throw new KpfError('KPF_ERR_USAGE', `the pool has ${startedPool.size} workers, the options ask for ${opts.workers}`, { exitCode: 2 });
+    // the workers' fast path: a missing build fails here, with its message, not as one worker failure per batch
+    fastModule();
     reader = await openCapture(input, { maxBatch: opts.batchSize, reuse: true });
   } catch (e) {
     await startedPool?.destroy();

@@ -7,7 +7,6 @@ import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/cl
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { Conntrack } from '../datapath/conntrack.js';
-import { decode } from '../packet/decode.js';
 
 export interface VerdictTask {
   snapshot: SnapshotHandle;
@@ -81,27 +80,11 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   }
   const c = classifier;
   const out = new VerdictBatch(task.capacity, task.out);
-  const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, shard, workers } = task;
-  const k = c.key;
-  const opts = c.decodeOptions;
   const n = task.count;
   // with several workers the main thread has put each record's shard in `shards` (workers/shard.ts shardBatch)
-  const shards = workers > 1 ? task.shards ?? null : null;
-  if (workers > 1 && (shards === null || shards.length < n)) throw new Error(`batch of ${n} records without their shards`);
-  let mine = 0;
-  for (let i = 0; i < n; i++) {
-    if (shards !== null && shards[i] !== shard) continue;
-    mine++;
-    const off = offsets[i]!;
-    const lt = linkTypes[i]!;
-    const cap = capLens[i]!;
-    const wire = wireLens[i]!;
-    c.ct.timeNs = tsSec[i]! * 1e9 + tsNsec[i]!;
-    // the common frame (packet/fast4.ts) of an established connection takes the fast path; the rest is decoded
-    if (c.parseFast(lt, buf, off, cap, wire) && c.classifyParsed(out, i)) continue;
-    c.classifyDecoded(decode(lt, buf, off, cap, wire, k, opts), buf, off, out, i);
-  }
-  c.ct.sweep(undefined, 64);
+  const shards = task.workers > 1 ? task.shards ?? null : null;
+  if (task.workers > 1 && (shards === null || shards.length < n)) throw new Error(`batch of ${n} records without their shards`);
+  const mine = c.classifyRecords(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, 0, shards, task.shard);
   return { count: mine };
 }
 

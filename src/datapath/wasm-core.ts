@@ -1,0 +1,283 @@
+/**
+ * The WebAssembly fast path (src/wasm/fast4.ts, built into dist/wasm/fast4.wasm) and the memory it shares with the
+ * conntrack tables.
+ *
+ *   Conntrack ── Arena over one WebAssembly.Memory ──┬── CtTable arrays (index, tuples, numbers, …) of both tables
+ *                                                    ├── the timeout table
+ *                                                    └── FAST_SCRATCH_BYTES for the FastCore below
+ *   Classifier ── FastCore: the instance + its chunk buffers (record columns, bytes, a VerdictBatch, state, log)
+ *
+ * Why: the established-connection path is most packets of a replay; in TypeScript it costs ~200 ns a packet (V8's
+ * code around a handful of memory accesses), in WebAssembly ~60. Both sides use the same tables, so the TypeScript
+ * general path and the WebAssembly loop hand packets to each other in capture order with no copying of state.
+ *
+ * `KPF_WASM=0` (or ConntrackOptions.wasm = false) keeps everything in TypeScript (plain typed arrays): the A/B
+ * baseline, and the reference the equivalence tests compare with.
+ */
+import { readFileSync } from 'node:fs';
+import { KpfError } from '../core/errors.js';
+
+const WASM_FILE = new URL('../../dist/wasm/fast4.wasm', import.meta.url);
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * The compiled module (once per thread), or null when KPF_WASM=0. A missing build is an error, not a silent slow
+ * path: `npm ci` / `npm run build` build it.
+ */
+export function fastModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  if (process.env.KPF_WASM === '0') return (compiled = null);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(WASM_FILE);
+  } catch {
+    throw new KpfError('KPF_ERR_INTERNAL', `the WebAssembly fast path ${WASM_FILE.pathname} is missing: run npm run build (or set KPF_WASM=0)`);
+  }
+  return (compiled = new WebAssembly.Module(bytes));
+}
+
+/** Bump allocator of 64-byte-aligned regions in a WebAssembly.Memory (never grown: growing would detach every view). */
+export class Arena {
+  readonly memory: WebAssembly.Memory;
+  readonly buffer: ArrayBuffer;
+  private top = 1024;
+
+  /** Largest memory an Arena is made for; beyond it the tables stay plain typed arrays (TypeScript path). */
+  static readonly MAX_BYTES = 2 ** 31;
+
+  constructor(bytes: number) {
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil((bytes + 1024) / 65536) });
+    this.buffer = this.memory.buffer;
+  }
+
+  /** Bytes an allocation of `bytes` takes (its rounding included). */
+  static size(bytes: number): number {
+    return (Math.max(bytes, 1) + 63) & ~63;
+  }
+
+  /** Bytes allocated so far (from address 0: the module's own first 1024 bytes count). */
+  get used(): number {
+    return this.top;
+  }
+
+  /** Byte offset of a new zero-filled region. */
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top += Arena.size(bytes);
+    if (this.top > this.buffer.byteLength) throw new RangeError(`arena: ${this.top} bytes needed, ${this.buffer.byteLength} reserved`);
+    return at;
+  }
+
+  int32(n: number): Int32Array {
+    return new Int32Array(this.buffer, this.alloc(4 * n), n);
+  }
+  uint32(n: number): Uint32Array {
+    return new Uint32Array(this.buffer, this.alloc(4 * n), n);
+  }
+  uint16(n: number): Uint16Array {
+    return new Uint16Array(this.buffer, this.alloc(2 * n), n);
+  }
+  uint8(n: number): Uint8Array {
+    return new Uint8Array(this.buffer, this.alloc(n), n);
+  }
+  float64(n: number): Float64Array {
+    return new Float64Array(this.buffer, this.alloc(8 * n), n);
+  }
+}
+
+/** Records per chunk: a batch is copied into the module's memory and classified this many records at a time. */
+export const CHUNK = 4096;
+/** Bytes of the chunk's frames copied whole (small frames); larger chunks copy each frame's first HEADER_BYTES. */
+export const CHUNK_BYTES = 1 << 20;
+/** Every header byte the fast path reads: Ethernet 14 + IPv4 20 + TCP flags at 13 (UDP length at 4–5). */
+export const HEADER_BYTES = 48;
+const DESC_BYTES = 256;
+const STATE_BYTES = 64;
+const LOG_BYTES = CHUNK * 12;
+/** VerdictBatch.bytes(CHUNK) (datapath/classify.ts: 32 bytes a record) */
+const OUT_BYTES = CHUNK * 32;
+
+/** Bytes of the arena the FastCore takes beside the tables. */
+export const FAST_SCRATCH_BYTES = [DESC_BYTES, STATE_BYTES, CHUNK * 4, CHUNK * 4, CHUNK * 4, CHUNK * 2, CHUNK * 8, CHUNK * 4, CHUNK, CHUNK_BYTES, OUT_BYTES, LOG_BYTES]
+  .map(Arena.size)
+  .reduce((a, b) => a + b, 0);
+
+// state block (src/wasm/fast4.ts S_*): f64 words 0 clock, 1 last time; u32 words from 4
+const S_REGRESSIONS = 4;
+const S_PACKETS = 5;
+const S_FORWARDED = 6;
+const S_ESTABLISHED = 7;
+const S_REPLIES = 8;
+const S_HITS_TCP = 9;
+const S_HITS_OTHER = 10;
+const S_LOG = 11;
+const S_LAST_TABLE = 12;
+const S_LAST_ENTRY = 13;
+const S_LAST_KIND = 14;
+const S_TICKED = 15;
+
+/** What the FastCore needs of a conntrack table: its arrays (views into the arena) and its index mask. */
+export interface FastTable {
+  readonly wasmLayout: {
+    idx: Int32Array;
+    tup: Int32Array;
+    fp: Uint16Array;
+    kind: Uint8Array;
+    state: Uint8Array;
+    flags: Uint8Array;
+    used: Uint8Array;
+    rev: Uint32Array;
+    rules: Uint32Array;
+    num: Float64Array;
+    mask: number;
+    nRules: number;
+  };
+}
+
+/** Counters the module kept since the last {@link FastCore.takeCounters}. */
+export interface FastCounters {
+  regressions: number;
+  packets: number;
+  forwarded: number;
+  established: number;
+  replies: number;
+  hitsTcp: number;
+  hitsOther: number;
+}
+
+/**
+ * One instance of the module over a conntrack's arena, with the chunk buffers it reads and writes. Used by
+ * datapath/classify.ts; see src/wasm/fast4.ts for what `run` does.
+ */
+export class FastCore {
+  readonly offsets: Uint32Array;
+  readonly capLens: Uint32Array;
+  readonly wireLens: Uint32Array;
+  readonly linkTypes: Uint16Array;
+  readonly tsSec: Float64Array;
+  readonly tsNsec: Uint32Array;
+  readonly shards: Uint8Array;
+  readonly bytes: Uint8Array;
+  /** the chunk's records (VerdictBatch layout, CHUNK records): buffer and byte offset */
+  readonly outBuffer: ArrayBuffer;
+  readonly outOffset: number;
+  /** the count log: (egress, ingress, bytes) per established packet with a rule */
+  readonly log: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  readonly run: (i: number, end: number, rangeStart: number, shard: number, revision: number) => number;
+
+  constructor(arena: Arena, tcp: FastTable, other: FastTable, timeouts: Float64Array, reasonEstablished: number, reasonReply: number) {
+    const mod = fastModule();
+    if (mod === null) throw new Error('FastCore without the module');
+    const desc = arena.uint32(DESC_BYTES / 4);
+    const state = arena.alloc(STATE_BYTES);
+    this.f64 = new Float64Array(arena.buffer, state, 2);
+    this.u32 = new Uint32Array(arena.buffer, state, STATE_BYTES / 4);
+    this.offsets = arena.uint32(CHUNK);
+    this.capLens = arena.uint32(CHUNK);
+    this.wireLens = arena.uint32(CHUNK);
+    this.linkTypes = arena.uint16(CHUNK);
+    this.tsSec = arena.float64(CHUNK);
+    this.tsNsec = arena.uint32(CHUNK);
+    this.shards = arena.uint8(CHUNK);
+    this.bytes = arena.uint8(CHUNK_BYTES);
+    this.outBuffer = arena.buffer;
+    this.outOffset = arena.alloc(OUT_BYTES);
+    this.log = arena.int32(LOG_BYTES / 4);
+    for (const [t, tab] of [tcp, other].entries()) {
+      const l = tab.wasmLayout;
+      const o = (t * 128) / 4;
+      desc[o] = l.idx.byteOffset;
+      desc[o + 1] = l.tup.byteOffset;
+      desc[o + 2] = l.fp.byteOffset;
+      desc[o + 3] = l.kind.byteOffset;
+      desc[o + 4] = l.state.byteOffset;
+      desc[o + 5] = l.flags.byteOffset;
+      desc[o + 6] = l.used.byteOffset;
+      desc[o + 7] = l.rev.byteOffset;
+      desc[o + 8] = l.rules.byteOffset;
+      desc[o + 9] = l.num.byteOffset;
+      desc[o + 10] = l.mask;
+      desc[o + 11] = l.nRules;
+      for (const a of [l.idx, l.tup, l.fp, l.kind, l.state, l.flags, l.used, l.rev, l.rules, l.num]) {
+        if (a.buffer !== arena.buffer) throw new Error('FastCore: a table array is not in the arena');
+      }
+    }
+    if (timeouts.buffer !== arena.buffer) throw new Error('FastCore: the timeout table is not in the arena');
+    const inst = new WebAssembly.Instance(mod, { env: { memory: arena.memory } });
+    const x = inst.exports as unknown as {
+      setLayout(...a: number[]): void;
+      run(i: number, end: number, rangeStart: number, shard: number, revision: number): number;
+    };
+    x.setLayout(
+      desc.byteOffset,
+      state,
+      timeouts.byteOffset,
+      CHUNK,
+      this.offsets.byteOffset,
+      this.capLens.byteOffset,
+      this.wireLens.byteOffset,
+      this.linkTypes.byteOffset,
+      this.tsSec.byteOffset,
+      this.tsNsec.byteOffset,
+      this.shards.byteOffset,
+      this.bytes.byteOffset,
+      this.outOffset,
+      this.log.byteOffset,
+      reasonEstablished,
+      reasonReply,
+    );
+    this.run = x.run;
+  }
+
+  get clock(): number {
+    return this.f64[0]!;
+  }
+  set clock(v: number) {
+    this.f64[0] = v;
+  }
+  /** time of the last record the module classified */
+  get lastTime(): number {
+    return this.f64[1]!;
+  }
+  /** 1 when the module classified a record since the flag was cleared */
+  get ticked(): number {
+    return this.u32[S_TICKED]!;
+  }
+  clearTicked(): void {
+    this.u32[S_TICKED] = 0;
+  }
+  /** table (0 TCP, 1 other), entry and index-record kind of the last record the module classified */
+  get lastTable(): number {
+    return this.u32[S_LAST_TABLE]!;
+  }
+  get lastEntry(): number {
+    return this.u32[S_LAST_ENTRY]!;
+  }
+  get lastKind(): number {
+    return this.u32[S_LAST_KIND]!;
+  }
+  /** entries in the count log */
+  get logCount(): number {
+    return this.u32[S_LOG]!;
+  }
+  clearLog(): void {
+    this.u32[S_LOG] = 0;
+  }
+
+  /** The counters since the last call, reset to 0. */
+  takeCounters(into: FastCounters): FastCounters {
+    const u = this.u32;
+    into.regressions = u[S_REGRESSIONS]!;
+    into.packets = u[S_PACKETS]!;
+    into.forwarded = u[S_FORWARDED]!;
+    into.established = u[S_ESTABLISHED]!;
+    into.replies = u[S_REPLIES]!;
+    into.hitsTcp = u[S_HITS_TCP]!;
+    into.hitsOther = u[S_HITS_OTHER]!;
+    for (let k = S_REGRESSIONS; k <= S_HITS_OTHER; k++) u[k] = 0;
+    return into;
+  }
+}

@@ -1,0 +1,402 @@
+/**
+ * kpf's established-connection fast path in WebAssembly (AssemblyScript; built by scripts/build-wasm.mjs into
+ * dist/wasm/fast4.wasm). It is datapath/classify.ts's `parseFast` + `classifyParsed` (packet/fast4.ts, Conntrack.hit4,
+ * CtTable.account) over the same conntrack tables: datapath/wasm-core.ts allocates every array of the tables in this
+ * module's memory, so the TypeScript general path and this loop read and write one state.
+ *
+ * `run` classifies records [i, end) of the current chunk for as long as each is the common case — an IPv4 TCP/UDP
+ * frame of a tracked, unexpired connection whose lookup takes no special turn — and returns the index of the first
+ * record it declines (or `end`), having changed nothing for that record. The caller classifies that record on the
+ * general path and calls `run` again from the next one. Declining is always allowed: by contract the fast path gives
+ * exactly what the general path would, so it may leave any case to it.
+ *
+ * Memory layout (byte addresses, set once by `setLayout` / `setTable`):
+ *   desc + 128·t   table t (0 TCP, 1 other): idx, tup, fp, kind, state, flags, used, rev, rules, num (u32 addresses),
+ *                  mask, nRules, base (u32)
+ *   state          f64 clock (in/out), f64 time of the last record handled; u32 counters (see STATE_* below)
+ *   chunk input    offsets u32, capLens u32, wireLens u32, linkTypes u16, tsSec f64, tsNsec u32, shards u8, bytes
+ *   chunk output   a VerdictBatch of CHUNK records (datapath/classify.ts layout), and the count log
+ * Constants that must agree with the TypeScript side are checked by test/datapath/wasm-core.test.ts.
+ */
+
+// ---- layout (globals; set once per instance) ------------------------------------------------------------------------
+let desc: usize = 0;
+let st: usize = 0;
+let timeouts: usize = 0;
+let inOff: usize = 0;
+let inCap: usize = 0;
+let inWire: usize = 0;
+let inLink: usize = 0;
+let inSec: usize = 0;
+let inNsec: usize = 0;
+let inShard: usize = 0;
+let inBytes: usize = 0;
+let outBase: usize = 0;
+let chunk: u32 = 0;
+let logBase: usize = 0;
+let reasonEstablished: u32 = 0;
+let reasonReply: u32 = 0;
+
+// state block: f64 at 0 clock, 8 last time; u32 at 16.. counters (deltas since the caller last folded them)
+const S_CLOCK = 0;
+const S_LAST_TIME = 8;
+const S_REGRESSIONS = 16;
+const S_PACKETS = 20;
+const S_FORWARDED = 24;
+const S_ESTABLISHED = 28;
+const S_REPLIES = 32;
+const S_HITS_TCP = 36;
+const S_HITS_OTHER = 40;
+const S_LOG = 44;
+const S_LAST_TABLE = 48;
+const S_LAST_ENTRY = 52;
+const S_LAST_KIND = 56;
+const S_TICKED = 60;
+
+// table descriptor words
+const D_IDX = 0;
+const D_TUP = 4;
+const D_FP = 8;
+const D_KIND = 12;
+const D_STATE = 16;
+const D_FLAGS = 20;
+const D_USED = 24;
+const D_REV = 28;
+const D_RULES = 32;
+const D_NUM = 36;
+const D_MASK = 40;
+const D_NRULES = 44;
+
+// conntrack (datapath/conntrack.ts)
+const STRIDE_BYTES: usize = 80; // 20 u32 words per entry
+const O_OSRC: usize = 0;
+const O_ODST: usize = 16;
+const O_OPORTS: usize = 32;
+const O_RSRC: usize = 36;
+const O_RDST: usize = 52;
+const O_RPORTS: usize = 68;
+const O_XPORTS: usize = 72;
+const O_UPORTS: usize = 76;
+const NUM_BYTES: usize = 64; // 8 f64 per entry: expires, lastSeen, packets ×2, bytes ×2, created
+const KIND_TCP: u32 = 1;
+const KIND_UDP: u32 = 2;
+const KIND_GENERIC: u32 = 5;
+const F_ASSURED: u32 = 1;
+const F_SEEN_REPLY: u32 = 2;
+const F_PICKUP: u32 = 8;
+const F_CLOSER_REPLY: u32 = 16;
+const FIN: u32 = 1;
+const SYN: u32 = 2;
+const RST: u32 = 4;
+const ACK: u32 = 16;
+const TCP_SYN_SENT: u32 = 1;
+const TCP_SYN_RECV: u32 = 2;
+const TCP_ESTABLISHED: u32 = 3;
+const TCP_FIN_WAIT: u32 = 4;
+const TCP_CLOSE_WAIT: u32 = 5;
+const TCP_LAST_ACK: u32 = 6;
+const TCP_TIME_WAIT: u32 = 7;
+const TCP_CLOSE: u32 = 8;
+const UDP_STREAM: u32 = 2;
+// timeout classes (datapath/ct-timeouts.ts)
+const TO_TCP_SYN_SENT: usize = 0;
+const TO_TCP_SYN_RECV: usize = 1;
+const TO_TCP_ESTABLISHED: usize = 2;
+const TO_TCP_FIN_WAIT: usize = 3;
+const TO_TCP_CLOSE_WAIT: usize = 4;
+const TO_TCP_LAST_ACK: usize = 5;
+const TO_TCP_TIME_WAIT: usize = 6;
+const TO_TCP_CLOSE: usize = 7;
+const TO_UDP_UNREPLIED: usize = 8;
+const TO_UDP_STREAM: usize = 9;
+const TO_GENERIC: usize = 19;
+/** TCP flag combinations (flags & 0x37) that are valid and carry no SYN: ACK, ACK+URG, FIN+ACK, FIN+ACK+URG, RST, RST+ACK */
+const TCP_FAST: u64 = (1 << 0x10) | (1 << 0x30) | (1 << 0x11) | (1 << 0x31) | (1 << 0x04) | (1 << 0x14);
+const SEED_TUPLE: u32 = 0x6b706674;
+const MAX_TRUSTED_WIRE_LEN: u32 = 262144;
+const REF_BIAS: u32 = 3;
+const FLAG_REPLY: u8 = 1;
+const VERDICT_FORWARDED: u8 = 1;
+
+export function setLayout(
+  descAt: usize,
+  stateAt: usize,
+  timeoutsAt: usize,
+  chunkRecords: u32,
+  offsets: usize,
+  capLens: usize,
+  wireLens: usize,
+  linkTypes: usize,
+  tsSec: usize,
+  tsNsec: usize,
+  shards: usize,
+  bytes: usize,
+  out: usize,
+  log: usize,
+  established: u32,
+  reply: u32,
+): void {
+  desc = descAt;
+  st = stateAt;
+  timeouts = timeoutsAt;
+  chunk = chunkRecords;
+  inOff = offsets;
+  inCap = capLens;
+  inWire = wireLens;
+  inLink = linkTypes;
+  inSec = tsSec;
+  inNsec = tsNsec;
+  inShard = shards;
+  inBytes = bytes;
+  outBase = out;
+  logBase = log;
+  reasonEstablished = established;
+  reasonReply = reply;
+}
+
+// ---- hashing (datapath/flow-hash.ts tupleHashI of an IPv4 tuple: the fold of an IPv4 address is the address) ------
+@inline function mix(h: u32, w: u32): u32 {
+  let k = w * 0xcc9e2d51;
+  k = rotl<u32>(k, 15);
+  k = k * 0x1b873593;
+  h ^= k;
+  h = rotl<u32>(h, 13);
+  return h * 5 + 0xe6546b64;
+}
+
+@inline function fmix(h: u32): u32 {
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >> 16;
+  return h;
+}
+
+/** Does entry e's record `kind` hold the IPv4 tuple (fp, src, dst, ports)? (CtTable.matches) */
+@inline function matches(d: usize, e: u32, kind: u32, fp: u32, src: u32, dst: u32, ports: u32): bool {
+  if (<u32>load<u16>(<usize>load<u32>(d + D_FP) + (<usize>e << 1)) != fp) return false;
+  const o: usize = <usize>load<u32>(d + D_TUP) + <usize>e * STRIDE_BYTES;
+  let so: usize, dof: usize, p: u32;
+  if (kind == 0) {
+    so = o + O_OSRC;
+    dof = o + O_ODST;
+    p = load<u32>(o + O_OPORTS);
+  } else if (kind == 1) {
+    so = o + O_RSRC;
+    dof = o + O_RDST;
+    p = load<u32>(o + O_RPORTS);
+  } else if (kind == 2) {
+    so = o + O_RDST;
+    dof = o + O_RSRC;
+    p = load<u32>(o + O_XPORTS);
+  } else {
+    so = o + O_ODST;
+    dof = o + O_OSRC;
+    p = load<u32>(o + O_UPORTS);
+  }
+  return (
+    p == ports &&
+    load<u32>(so, 12) == src &&
+    load<u32>(dof, 12) == dst &&
+    load<u32>(so) == 0 &&
+    load<u32>(so, 4) == 0 &&
+    load<u32>(so, 8) == 0 &&
+    load<u32>(dof) == 0 &&
+    load<u32>(dof, 4) == 0 &&
+    load<u32>(dof, 8) == 0
+  );
+}
+
+/**
+ * Classifies chunk records [i, end) while they take the fast path; returns the first declined index, or `end`.
+ * Records of other shards (`shard` >= 0 and shards[i] != shard) are skipped untouched. `revision` >= 0 requires the
+ * entry's revision to equal it (--on-policy-change=reevaluate); `rangeStart` is the batch offset of bytes[0].
+ */
+export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64): u32 {
+  const C = <usize>chunk;
+  for (; i < end; i++) {
+    const ii = <usize>i;
+    if (shard >= 0 && <i32>load<u8>(inShard + ii) != shard) continue;
+    // ---- packet/fast4.ts parse (the caller checked every record lies inside the batch buffer)
+    const off = load<u32>(inOff + (ii << 2));
+    const capLen = load<u32>(inCap + (ii << 2));
+    const wireLen = load<u32>(inWire + (ii << 2));
+    const lt = <u32>load<u16>(inLink + (ii << 1));
+    const b: usize = inBytes + <usize>(off - rangeStart);
+    let p: usize;
+    if (lt == 1) {
+      if (capLen < 34 || load<u8>(b, 12) != 0x08 || load<u8>(b, 13) != 0x00) return i;
+      p = b + 14;
+    } else if (lt == 101 || lt == 228) {
+      p = b;
+    } else return i;
+    const ce: usize = b + <usize>capLen;
+    if (ce - p < 20 || load<u8>(p) != 0x45) return i;
+    const wire = wireLen >= capLen && wireLen <= MAX_TRUSTED_WIRE_LEN ? wireLen : capLen;
+    const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+    const pend: usize = p + <usize>tot;
+    if (pend > ce || pend > b + <usize>wire) return i;
+    if ((((<u32>load<u8>(p, 6) << 8) | <u32>load<u8>(p, 7)) & 0x3fff) != 0) return i;
+    const proto = <u32>load<u8>(p, 9);
+    const l4: usize = p + 20;
+    const l4len = <i32>tot - 20;
+    let tcpFlags: u32 = 0;
+    let d: usize;
+    if (proto == 6) {
+      if (l4len < 20) return i;
+      const doff = <i32>((<u32>load<u8>(l4, 12) >> 4) << 2);
+      if (doff < 20 || doff > l4len) return i;
+      tcpFlags = <u32>load<u8>(l4, 13);
+      // ---- Conntrack.hit4: a valid flag combination without SYN (a bare SYN may reopen or be out of state)
+      if (((TCP_FAST >> <u64>(tcpFlags & 0x37)) & 1) == 0) return i;
+      d = desc;
+    } else if (proto == 17) {
+      if (l4len < 8) return i;
+      const ulen = <i32>((<u32>load<u8>(l4, 4) << 8) | <u32>load<u8>(l4, 5));
+      if (ulen < 8 || ulen > l4len) return i;
+      d = desc + 128;
+    } else return i;
+    const src = bswap<u32>(load<u32>(p, 12));
+    const dst = bswap<u32>(load<u32>(p, 16));
+    const ports = bswap<u32>(load<u32>(l4));
+    const fp: u32 = (4 << 8) | proto;
+    // ---- CtTable.find
+    let h = mix(SEED_TUPLE, fp);
+    h = mix(h, src);
+    h = mix(h, dst);
+    h = mix(h, ports);
+    h = fmix(h);
+    const idx: usize = <usize>load<u32>(d + D_IDX);
+    const mask = load<u32>(d + D_MASK);
+    let j = h & mask;
+    let e: u32 = 0;
+    let kind: u32 = 0;
+    let found = false;
+    while (true) {
+      const slot: usize = idx + (<usize>j << 3);
+      const r1 = load<u32>(slot);
+      if (r1 == 0) break;
+      if (load<u32>(slot, 4) == h) {
+        const r = r1 - 1;
+        if (matches(d, r >> 2, r & 3, fp, src, dst, ports)) {
+          e = r >> 2;
+          kind = r & 3;
+          found = true;
+          break;
+        }
+      }
+      j = (j + 1) & mask;
+    }
+    if (!found) return i;
+    const n: f64 = load<f64>(inSec + (ii << 3)) * 1e9 + <f64>load<u32>(inNsec + (ii << 2));
+    let clock = load<f64>(st + S_CLOCK);
+    const num: usize = <usize>load<u32>(d + D_NUM) + <usize>e * NUM_BYTES;
+    if (load<f64>(num) <= (n < clock ? clock : n)) return i;
+    if (revision >= 0 && <f64>load<u32>(<usize>load<u32>(d + D_REV) + (<usize>e << 2)) != revision) return i;
+    const used = load<u8>(<usize>load<u32>(d + D_USED) + <usize>e);
+    const ek = <u32>load<u8>(<usize>load<u32>(d + D_KIND) + <usize>e);
+    // only the TCP and UDP machines are here (an IPv4 TCP/UDP tuple has no other); anything else is declined
+    if (used == 0 || (ek != KIND_TCP && ek != KIND_UDP && ek != KIND_GENERIC)) return i;
+    // ---- the packet is ours from here on: Conntrack.tick
+    if (n < clock) store<u32>(st + S_REGRESSIONS, load<u32>(st + S_REGRESSIONS) + 1);
+    else {
+      clock = n;
+      store<f64>(st + S_CLOCK, n);
+    }
+    store<u32>(st + S_TICKED, 1);
+    if (proto == 6) store<u32>(st + S_HITS_TCP, load<u32>(st + S_HITS_TCP) + 1);
+    else store<u32>(st + S_HITS_OTHER, load<u32>(st + S_HITS_OTHER) + 1);
+    const dir: u32 = kind & 1;
+    // ---- CtTable.account (now = the clock)
+    const bytes = <f64>tot;
+    const dd: usize = <usize>dir << 3;
+    store<f64>(num + 16 + dd, load<f64>(num + 16 + dd) + 1);
+    store<f64>(num + 32 + dd, load<f64>(num + 32 + dd) + bytes);
+    if (clock > load<f64>(num, 8)) store<f64>(num, clock, 8);
+    const flagsAt: usize = <usize>load<u32>(d + D_FLAGS) + <usize>e;
+    const stateAt: usize = <usize>load<u32>(d + D_STATE) + <usize>e;
+    let flags = <u32>load<u8>(flagsAt);
+    if (dir == 1) flags |= F_SEEN_REPLY;
+    let s = <u32>load<u8>(stateAt);
+    let to: usize;
+    if (ek == KIND_TCP) {
+      const f = tcpFlags & 0x37;
+      const closerDir: u32 = (flags & F_CLOSER_REPLY) != 0 ? 1 : 0;
+      if ((f & RST) != 0) s = TCP_CLOSE;
+      else if ((f & SYN) != 0) {
+        // unreachable here (declined above); kept so that this is CtTable.account line for line
+        if (dir == 1 && s == TCP_SYN_SENT) s = TCP_SYN_RECV;
+      } else if ((f & FIN) != 0) {
+        if (s <= TCP_ESTABLISHED) {
+          s = TCP_FIN_WAIT;
+          if (dir == 1) flags |= F_CLOSER_REPLY;
+          else flags &= ~F_CLOSER_REPLY;
+        } else if ((s == TCP_FIN_WAIT || s == TCP_CLOSE_WAIT) && dir != closerDir) s = TCP_LAST_ACK;
+      } else if ((f & ACK) != 0) {
+        if (s == TCP_SYN_RECV && dir == 0) {
+          s = TCP_ESTABLISHED;
+          flags |= F_ASSURED;
+        } else if (s == TCP_FIN_WAIT && dir != closerDir) s = TCP_CLOSE_WAIT;
+        else if (s == TCP_LAST_ACK && dir == closerDir) s = TCP_TIME_WAIT;
+      }
+      if ((flags & F_PICKUP) != 0 && (flags & F_SEEN_REPLY) != 0 && load<f64>(num, 16) > 0 && s == TCP_ESTABLISHED) flags |= F_ASSURED;
+      if (s == TCP_SYN_SENT) to = TO_TCP_SYN_SENT;
+      else if (s == TCP_SYN_RECV) to = TO_TCP_SYN_RECV;
+      else if (s == TCP_ESTABLISHED) to = TO_TCP_ESTABLISHED;
+      else if (s == TCP_FIN_WAIT) to = TO_TCP_FIN_WAIT;
+      else if (s == TCP_CLOSE_WAIT) to = TO_TCP_CLOSE_WAIT;
+      else if (s == TCP_LAST_ACK) to = TO_TCP_LAST_ACK;
+      else if (s == TCP_TIME_WAIT) to = TO_TCP_TIME_WAIT;
+      else to = TO_TCP_CLOSE;
+    } else {
+      if ((flags & F_SEEN_REPLY) != 0 && load<f64>(num, 16) > 0) {
+        s = UDP_STREAM;
+        flags |= F_ASSURED;
+      }
+      if (ek == KIND_UDP) to = s == UDP_STREAM ? TO_UDP_STREAM : TO_UDP_UNREPLIED;
+      else to = TO_GENERIC;
+    }
+    store<u8>(stateAt, <u8>s);
+    store<u8>(flagsAt, <u8>flags);
+    store<f64>(num, load<f64>(num, 8) + load<f64>(timeouts + (to << 3)));
+    // ---- Classifier.classifyParsed: the record
+    const nRules = load<u32>(d + D_NRULES);
+    const rules: usize = <usize>load<u32>(d + D_RULES) + <usize>e * <usize>nRules * 4;
+    const eg: i32 = <i32>((nRules > 0 ? load<u32>(rules) : 0) - REF_BIAS);
+    const ing: i32 = <i32>((nRules > 1 ? load<u32>(rules, 4) : 0) - REF_BIAS);
+    store<i32>(outBase + (ii << 2), eg);
+    store<i32>(outBase + 4 * C + (ii << 2), ing);
+    store<i32>(outBase + 8 * C + (ii << 2), 0);
+    store<i32>(outBase + 12 * C + (ii << 2), 0);
+    store<u32>(outBase + 16 * C + (ii << 2), 0);
+    store<u32>(outBase + 20 * C + (ii << 2), 0);
+    store<i32>(outBase + 24 * C + (ii << 2), -1);
+    store<u8>(outBase + 30 * C + ii, VERDICT_FORWARDED);
+    store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
+    store<u32>(st + S_FORWARDED, load<u32>(st + S_FORWARDED) + 1);
+    if (dir == 1) {
+      store<u8>(outBase + 31 * C + ii, FLAG_REPLY);
+      store<u16>(outBase + 28 * C + (ii << 1), <u16>reasonReply);
+      store<u32>(st + S_REPLIES, load<u32>(st + S_REPLIES) + 1);
+    } else {
+      store<u8>(outBase + 31 * C + ii, 0);
+      store<u16>(outBase + 28 * C + (ii << 1), <u16>reasonEstablished);
+      store<u32>(st + S_ESTABLISHED, load<u32>(st + S_ESTABLISHED) + 1);
+      // the per-rule counters (Classifier.count) live in TypeScript: log (egress, ingress, bytes) for the caller
+      if (eg >= 0 || ing >= 0) {
+        const k = load<u32>(st + S_LOG);
+        const at: usize = logBase + <usize>k * 12;
+        store<i32>(at, eg);
+        store<i32>(at, ing, 4);
+        store<u32>(at, tot, 8);
+        store<u32>(st + S_LOG, k + 1);
+      }
+    }
+    store<u32>(st + S_LAST_TABLE, proto == 6 ? 0 : 1);
+    store<u32>(st + S_LAST_ENTRY, e);
+    store<u32>(st + S_LAST_KIND, kind);
+    store<f64>(st + S_LAST_TIME, n);
+  }
+  return end;
+}

@@ -1,0 +1,203 @@
+/**
+ * The WebAssembly fast path (src/wasm/fast4.ts via datapath/wasm-core.ts) against the TypeScript classifier with
+ * plain tables (`conntrack.wasm: false`): over generated traffic of several clusters (Services and NAT, external
+ * peers, TCP, UDP, ICMP), small and full-size frames (whole-chunk and header-only copies), batches larger than a chunk,
+ * mutated frames, steps back in time, frames that claim to run past the batch buffer, small tables that evict,
+ * revision swaps under both --on-policy-change settings, and two shards — every record, counter, per-rule hit and
+ * conntrack entry comes out the same. Also: the module is built and used by default, KPF_WASM=0 and
+ * `wasm: false` turn it off, and the arena is sized exactly.
+ */
+import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { buildCluster } from '../../src/cluster/build.js';
+import type { Cluster } from '../../src/cluster/model.js';
+import { DEFAULT_SEMANTICS } from '../../src/core/options.js';
+import { Classifier, VerdictBatch, type ClassifierOptions } from '../../src/datapath/classify.js';
+import { Conntrack, CtTable } from '../../src/datapath/conntrack.js';
+import type { Snapshot } from '../../src/datapath/snapshot.js';
+import { Arena, CHUNK, FAST_SCRATCH_BYTES, fastModule } from '../../src/datapath/wasm-core.js';
+import { benchCluster } from '../../src/gen/cluster.js';
+import { DEFAULT_TRAFFIC, Prng, generateTraffic, type TrafficOptions } from '../../src/gen/traffic.js';
+import { labFiles } from '../../src/lab/lab.js';
+import { loadManifests } from '../../src/manifests/index.js';
+import { compile } from '../../src/policy/compile.js';
+import { buildSnapshot } from '../../src/policy/snapshot.js';
+import { shardBatch } from '../../src/workers/shard.js';
+import { defaultDecodeOptions } from '../../src/packet/options.js';
+import { openCapture, type RecordBatch } from '../../src/sources/capture.js';
+
+async function capture(c: Cluster, over: Partial<TrafficOptions>, maxBatch: number): Promise<RecordBatch[]> {
+  const chunks: Buffer[] = [];
+  await generateTraffic(c, { ...DEFAULT_TRAFFIC, mix: { ...DEFAULT_TRAFFIC.mix }, ...over }, (ch) => {
+    chunks.push(Buffer.from(ch));
+  });
+  const batches: RecordBatch[] = [];
+  for await (const b of await openCapture(Readable.from([Buffer.concat(chunks)]), { maxBatch })) batches.push(b);
+  return batches;
+}
+const snap = (c: Cluster, reevaluate: boolean, revision: number): Snapshot =>
+  buildSnapshot(compile(c, { semantics: { ...DEFAULT_SEMANTICS, onPolicyChange: reevaluate ? 'reevaluate' : 'keep' }, revision }), { shared: false });
+
+const COLS = ['egress', 'ingress', 'srcEp', 'dstEp', 'srcId', 'dstId', 'backend', 'reason', 'verdict', 'flags'] as const;
+
+interface Case {
+  name: string;
+  cluster: Cluster;
+  other: Cluster | null;
+  traffic: Partial<TrafficOptions>;
+  opts: ClassifierOptions;
+  reevaluate: boolean;
+  /** fraction of frames with a byte flipped in the first 60 */
+  mutate: number;
+  maxBatch: number;
+  /** shards: each shard's records go to its own pair of classifiers */
+  shards: number;
+  /** records written from this index of the output batch */
+  outStart: number;
+}
+
+function compare(t: Test, name: string, w: Classifier, p: Classifier): void {
+  t.same(w.counters, p.counters, `${name}: counters`);
+  t.same([...w.dropsByReason], [...p.dropsByReason], `${name}: drops by reason`);
+  t.same([...w.entryPackets], [...p.entryPackets], `${name}: packets per policy-map entry`);
+  t.same([...w.entryBytes], [...p.entryBytes], `${name}: bytes per policy-map entry`);
+  t.same(w.ct.stats(), p.ct.stats(), `${name}: conntrack counters and clock`);
+  t.equal(w.ct.timeNs, p.ct.timeNs, `${name}: conntrack time`);
+  t.same([w.ct.slot, w.ct.dir, w.ct.invalidReason], [p.ct.slot, p.ct.dir, p.ct.invalidReason], `${name}: conntrack scratch`);
+  let entryDiffs = 0;
+  const slots = w.ct.tcp.capacity + w.ct.other.capacity;
+  for (let sl = 0; sl < slots; sl++) {
+    if (!w.ct.isLive(sl) && !p.ct.isLive(sl)) continue;
+    const x = w.ct.toString(sl) + ` state=${w.ct.stateName(sl)} exp=${w.ct.expiresNs(sl)} seen=${w.ct.lastSeenNs(sl)} created=${w.ct.createdNs(sl)}`;
+    const y = p.ct.toString(sl) + ` state=${p.ct.stateName(sl)} exp=${p.ct.expiresNs(sl)} seen=${p.ct.lastSeenNs(sl)} created=${p.ct.createdNs(sl)}`;
+    if (x !== y && entryDiffs++ < 3) t.fail(`${name}: conntrack slot ${sl}:\n  wasm       ${x}\n  typescript ${y}`);
+  }
+  t.equal(entryDiffs, 0, `${name}: conntrack entries identical`);
+}
+
+async function check(t: Test, c: Case): Promise<void> {
+  const batches = await capture(c.cluster, c.traffic, c.maxBatch);
+  const s1 = snap(c.cluster, c.reevaluate, 1);
+  const s2 = c.other ? snap(c.other, c.reevaluate, 2) : s1;
+  const mk = (wasm: boolean): Classifier => new Classifier(s1, { ...c.opts, conntrack: { ...c.opts.conntrack, wasm } });
+  const W = Array.from({ length: c.shards }, () => mk(true));
+  const P = Array.from({ length: c.shards }, () => mk(false));
+  t.ok(W.every((x) => x.fastPath === 'wasm') && P.every((x) => x.fastPath === 'typescript'), `${c.name}: the two paths`);
+  const rng = new Prng(c.traffic.seed ?? 1);
+  const cap = c.outStart + c.maxBatch;
+  const a = new VerdictBatch(cap);
+  const b = new VerdictBatch(cap);
+  const shardCol = new Uint8Array(c.maxBatch);
+  let n = 0;
+  let diffs = 0;
+  let beyond = 0;
+  for (let bi = 0; bi < batches.length; bi++) {
+    const r = batches[bi]!;
+    if (bi === batches.length >> 1 && c.other) for (const x of [...W, ...P]) x.setSnapshot(s2);
+    for (let i = 0; i < r.count; i++) {
+      if (c.mutate > 0 && rng.next() / 2 ** 32 < c.mutate) r.buf[r.offsets[i]! + rng.below(60)] = rng.below(256);
+      // an occasional step back in time (the conntrack clock counts regressions)
+      if (rng.below(50) === 0) r.tsSec[i] = r.tsSec[i]! - 2;
+      // an occasional record that claims to run past the end of the batch buffer
+      if (rng.below(500) === 0) {
+        r.capLens[i] = r.buf.length - r.offsets[i]! + 1 + rng.below(100);
+        beyond++;
+      }
+    }
+    if (c.shards > 1) shardBatch(s1, defaultDecodeOptions, r.buf, r.offsets, r.capLens, r.wireLens, r.linkTypes, r.count, c.shards, shardCol);
+    a.verdict.fill(0);
+    b.verdict.fill(0);
+    for (let sh = 0; sh < c.shards; sh++) {
+      const col = c.shards > 1 ? shardCol : null;
+      const args = [r.buf, r.count, r.offsets, r.capLens, r.wireLens, r.linkTypes, r.tsSec, r.tsNsec] as const;
+      const mw = W[sh]!.classifyRecords(...args, a, c.outStart, col, sh);
+      const mp = P[sh]!.classifyRecords(...args, b, c.outStart, col, sh);
+      if (mw !== mp) t.fail(`${c.name}: batch ${bi} shard ${sh}: ${mw} records vs ${mp}`);
+    }
+    for (let i = 0; i < r.count; i++) {
+      const o = c.outStart + i;
+      if (a.verdict[o] === 0) t.fail(`${c.name}: packet ${n + i} has no verdict`);
+      for (const col of COLS) {
+        if (a[col][o] !== b[col][o] && diffs++ < 5) t.fail(`${c.name}: packet ${n + i}: ${col} wasm ${a[col][o]} typescript ${b[col][o]}`);
+      }
+    }
+    n += r.count;
+  }
+  t.equal(diffs, 0, `${c.name}: ${n} records identical`);
+  const fastTaken = W.reduce((s, x) => s + x.fastPathPackets, 0);
+  t.ok(fastTaken > n / 4, `${c.name}: the WebAssembly fast path took ${fastTaken} of ${n} packets (not vacuous)`);
+  t.ok(beyond > 0, `${c.name}: ${beyond} records ran past their buffer`);
+  for (let sh = 0; sh < c.shards; sh++) compare(t, `${c.name} shard ${sh}`, W[sh]!, P[sh]!);
+}
+
+const labLoaded = await loadManifests(labFiles(), {});
+const lab = buildCluster(labLoaded.objects, {}).cluster;
+const labStep2 = buildCluster((await loadManifests(labFiles(2), {})).objects, {}).cluster;
+const bench = buildCluster(benchCluster({ pods: 60, namespaces: 3, policies: 12 }), {}).cluster;
+const base = { other: null, opts: {}, reevaluate: false, mutate: 0, maxBatch: 1024, shards: 1, outStart: 0 };
+
+const cases: Case[] = [
+  { ...base, name: 'lab, 64-byte frames', cluster: lab, traffic: { packets: 30_000, flows: 400, seed: 1, externalShare: 0.2 } },
+  { ...base, name: 'lab, mutated frames', cluster: lab, traffic: { packets: 30_000, flows: 400, seed: 2, externalShare: 0.2 }, mutate: 0.05 },
+  {
+    ...base,
+    name: 'lab, 1500-byte frames in batches of two chunks (header copies)',
+    cluster: lab,
+    traffic: { packets: 20_000, flows: 300, seed: 3, frameSize: 1500 },
+    maxBatch: 2 * CHUNK + 100,
+    outStart: 7,
+  },
+  {
+    ...base,
+    name: 'bench cluster, small tables that evict',
+    cluster: bench,
+    traffic: { packets: 40_000, flows: 3_000, seed: 4, externalShare: 0.1, concurrency: 2_000 },
+    opts: { conntrack: { tcpMax: 512, anyMax: 256 }, verdictCacheMax: 64 },
+    mutate: 0.01,
+  },
+  { ...base, name: 'lab → step 2, --on-policy-change=keep', cluster: lab, other: labStep2, traffic: { packets: 30_000, flows: 300, seed: 5 } },
+  { ...base, name: 'lab → step 2, --on-policy-change=reevaluate', cluster: lab, other: labStep2, traffic: { packets: 30_000, flows: 300, seed: 6 }, reevaluate: true },
+  { ...base, name: 'bench cluster, two shards', cluster: bench, traffic: { packets: 30_000, flows: 1_000, seed: 7, externalShare: 0.2 }, shards: 2, maxBatch: 5000 },
+  { ...base, name: 'lab, --ct-pickup=either', cluster: lab, traffic: { packets: 20_000, flows: 300, seed: 8, externalShare: 0.3 }, opts: { pickup: 'either' } },
+];
+
+t.test('the module is built and is the default fast path', async (t) => {
+  t.ok(fastModule(), 'dist/wasm/fast4.wasm loads (npm run build builds it)');
+  const c = new Classifier(snap(lab, false, 1));
+  t.equal(c.fastPath, 'wasm');
+  t.ok(c.ct.arena, 'conntrack tables are in the module memory');
+  t.equal(new Classifier(snap(lab, false, 1), { conntrack: { wasm: false } }).fastPath, 'typescript', 'wasm: false');
+  t.equal(
+    new Classifier(snap(lab, false, 1), { decode: { ...defaultDecodeOptions, verifyChecksums: true } }).fastPath,
+    'typescript',
+    '--verify-checksums needs the general path (the fast path does not verify)',
+  );
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, '--input-type=module', '-e', "import('./src/datapath/wasm-core.ts').then((m) => process.stdout.write(String(m.fastModule())))"],
+    { env: { ...process.env, KPF_WASM: '0' }, encoding: 'utf8' },
+  );
+  t.equal(out, 'null', 'KPF_WASM=0 turns it off');
+});
+
+t.test('the arena holds the tables and the fast path scratch exactly', async (t) => {
+  for (const [tcpMax, anyMax, ruleRefs] of [
+    [1, 1, 0],
+    [512, 256, 2],
+    [4096, 100, 5],
+  ] as const) {
+    const ct = new Conntrack({ tcpMax, anyMax, ruleRefs });
+    t.ok(ct.arena, `${tcpMax}/${anyMax}/${ruleRefs}: in an arena`);
+    const need = CtTable.arenaBytes(tcpMax, ruleRefs) + CtTable.arenaBytes(anyMax, ruleRefs) + Arena.size(8 * ct.timeouts.length) + FAST_SCRATCH_BYTES;
+    t.ok(ct.arena!.buffer.byteLength >= need + 1024, 'reserved');
+    t.equal(ct.arena!.used, 1024 + need - FAST_SCRATCH_BYTES, 'the tables take what arenaBytes says');
+    const c = new Classifier(snap(lab, false, 1), { conntrack: { tcpMax, anyMax, ruleRefs } });
+    t.equal(c.fastPath, 'wasm');
+    t.equal(c.ct.arena!.used, 1024 + need, 'and the fast path the scratch it reserved');
+  }
+  t.throws(() => new Arena(10).alloc(70_000), /arena/, 'an allocation past the memory is refused');
+  t.throws(() => new Conntrack({ tcpMax: 0 }), /bad capacity/);
+});
+
+for (const c of cases) t.test(c.name, (t) => check(t, c));
