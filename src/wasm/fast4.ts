@@ -5,10 +5,11 @@
  * module's memory, so the TypeScript general path and this loop read and write one state.
  *
  * `run` classifies records [i, end) of the current chunk for as long as each is the common case — an IPv4 TCP/UDP
- * frame of a tracked, unexpired connection whose lookup takes no special turn — and returns the index of the first
- * record it declines (or `end`), having changed nothing for that record. The caller classifies that record on the
- * general path and calls `run` again from the next one. Declining is always allowed: by contract the fast path gives
- * exactly what the general path would, so it may leave any case to it.
+ * frame of a tracked, unexpired connection whose lookup takes no special turn (Conntrack.hit4's cases, and a SYN+ACK
+ * that CtTable.lookup accepts) — and returns the index of the first record it declines (or `end`), having changed
+ * nothing for that record. The caller classifies that record on the general path and calls `run` again from the next
+ * one. Declining is always allowed: by contract the fast path gives exactly what the general path would, so it may
+ * leave any case to it.
  *
  * Memory layout (byte addresses, set once by `setLayout` / `setTable`):
  *   desc + 128·t   table t (0 TCP, 1 other): idx, tup, fp, kind, state, flags, used, rev, rules, num (u32 addresses),
@@ -89,6 +90,7 @@ const FIN: u32 = 1;
 const SYN: u32 = 2;
 const RST: u32 = 4;
 const ACK: u32 = 16;
+const SYN_ACK: u32 = SYN | ACK;
 const TCP_SYN_SENT: u32 = 1;
 const TCP_SYN_RECV: u32 = 2;
 const TCP_ESTABLISHED: u32 = 3;
@@ -248,8 +250,10 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
       const doff = <i32>((<u32>load<u8>(l4, 12) >> 4) << 2);
       if (doff < 20 || doff > l4len) return i;
       tcpFlags = <u32>load<u8>(l4, 13);
-      // ---- Conntrack.hit4: a valid flag combination without SYN (a bare SYN may reopen or be out of state)
-      if (((TCP_FAST >> <u64>(tcpFlags & 0x37)) & 1) == 0) return i;
+      // ---- Conntrack.hit4: a valid flag combination without SYN (a bare SYN may reopen or be out of state), or
+      // SYN+ACK, which is checked against the entry below
+      const f = tcpFlags & 0x37;
+      if (f != SYN_ACK && ((TCP_FAST >> <u64>f) & 1) == 0) return i;
       d = desc;
     } else if (proto == 17) {
       if (l4len < 8) return i;
@@ -294,6 +298,8 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     const num: usize = <usize>load<u32>(d + D_NUM) + <usize>e * NUM_BYTES;
     if (load<f64>(num) <= (n < clock ? clock : n)) return i;
     if (revision >= 0 && <f64>load<u32>(<usize>load<u32>(d + D_REV) + (<usize>e << 2)) != revision) return i;
+    // CtTable.lookup: SYN+ACK in the original direction is out of state unless the entry was picked up mid-flow
+    if (proto == 6 && (tcpFlags & 0x37) == SYN_ACK && (kind & 1) == 0 && (<u32>load<u8>(<usize>load<u32>(d + D_FLAGS) + <usize>e) & F_PICKUP) == 0) return i;
     const used = load<u8>(<usize>load<u32>(d + D_USED) + <usize>e);
     const ek = <u32>load<u8>(<usize>load<u32>(d + D_KIND) + <usize>e);
     // only the TCP and UDP machines are here (an IPv4 TCP/UDP tuple has no other); anything else is declined
@@ -325,7 +331,7 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
       const closerDir: u32 = (flags & F_CLOSER_REPLY) != 0 ? 1 : 0;
       if ((f & RST) != 0) s = TCP_CLOSE;
       else if ((f & SYN) != 0) {
-        // unreachable here (declined above); kept so that this is CtTable.account line for line
+        // SYN+ACK (a bare SYN never gets here)
         if (dir == 1 && s == TCP_SYN_SENT) s = TCP_SYN_RECV;
       } else if ((f & FIN) != 0) {
         if (s <= TCP_ESTABLISHED) {

@@ -24,6 +24,7 @@ import { loadManifests } from '../../src/manifests/index.js';
 import { compile } from '../../src/policy/compile.js';
 import { buildSnapshot } from '../../src/policy/snapshot.js';
 import { shardBatch } from '../../src/workers/shard.js';
+import { ethernet, ipv4, tcp } from '../fixtures/captures/builders.js';
 import { defaultDecodeOptions } from '../../src/packet/options.js';
 import { openCapture, type RecordBatch } from '../../src/sources/capture.js';
 
@@ -201,3 +202,41 @@ t.test('the arena holds the tables and the fast path scratch exactly', async (t)
 });
 
 for (const c of cases) t.test(c.name, (t) => check(t, c));
+
+t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the general path when out of state', async (t) => {
+  const open = snap(buildCluster([], {}).cluster, false, 1);
+  const seg = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
+    ethernet(0x0800, ipv4({ src, dst, proto: 6 }, tcp({ sport, dport, flags })));
+  const frames = [
+    seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x02), // SYN: a new connection (general path)
+    seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x12), // SYN+ACK from the client: out of state (general path, INVALID)
+    seg('10.0.0.2', '10.0.0.1', 80, 40000, 0x12), // SYN+ACK from the server (fast path)
+    seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x10), // ACK: ESTABLISHED (fast path)
+    seg('10.0.0.3', '10.0.0.4', 40001, 443, 0x10), // ACK of a connection seen mid-flow: picked up (general path)
+    seg('10.0.0.3', '10.0.0.4', 40001, 443, 0x12), // SYN+ACK in the original direction of a picked-up entry (fast path)
+  ];
+  const buf = new Uint8Array(frames.reduce((s, f) => s + f.length, 0));
+  const offsets = new Uint32Array(frames.length);
+  const capLens = new Uint32Array(frames.length);
+  let o = 0;
+  frames.forEach((f, i) => {
+    buf.set(f, o);
+    offsets[i] = o;
+    capLens[i] = f.length;
+    o += f.length;
+  });
+  const n = frames.length;
+  const tsSec = Float64Array.from(frames, (_, i) => 1_800_000_000 + i);
+  const args = [buf, n, offsets, capLens, capLens.slice(), new Uint16Array(n).fill(1), tsSec, new Uint32Array(n)] as const;
+  const w = new Classifier(open);
+  const p = new Classifier(open, { conntrack: { wasm: false } });
+  const a = new VerdictBatch(n);
+  const b = new VerdictBatch(n);
+  w.classifyBatch(...args, a);
+  p.classifyBatch(...args, b);
+  for (const col of COLS) t.same([...a[col]], [...b[col]], col);
+  t.equal(w.fastPathPackets, 3, 'the server SYN+ACK, the ACK and the picked-up SYN+ACK took the fast path');
+  t.equal(w.ct.stats().tcp.invalid, 1, 'the client SYN+ACK was out of state');
+  compare(t, 'SYN+ACK', w, p);
+  t.equal(w.ct.stateName(0), 'ESTABLISHED');
+});
