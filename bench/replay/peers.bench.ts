@@ -1,8 +1,9 @@
 /**
  * kpf replay side by side with ../shared/peers in one run, on the peers' capture and its manifests: tcpdump's BPF
  * filter (`-w /dev/null`), the C reference classifier, naive JS (Map + string keys), typed-array JS — and kpf replay
- * with 1 and 2 workers (`-o summary`, whole process, as a user runs it), and kpf on the capture's header alone (its
- * start-up and shut-down). Ratios are within this run only.
+ * with 1 and 2 workers (`-o summary`, whole process, as a user runs it), with 1 worker without its WebAssembly fast
+ * path (KPF_WASM=0), and kpf on the capture's header alone (its start-up and shut-down). Runs go round robin over the
+ * variants; ratios are within this run only.
  *
  *   npm run build && node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/replay/peers.bench.ts
  *   env: N (2000000), RUNS (3), KPF_PEERS_DIR (../shared/peers beside the checkout)
@@ -37,9 +38,9 @@ if (!existsSync(empty)) {
 }
 const haveTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
 
-function wall(cmd: string, args: string[]): number {
+function wall(cmd: string, args: string[], env: Record<string, string> = {}): number {
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return (performance.now() - t0) / 1000;
 }
@@ -48,22 +49,23 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const variants: Array<[string, string, string[]]> = [
+const replayArgs = (capture: string, workers: number) => [kpf, 'replay', '-f', join(work, 'manifests.yaml'), capture, '-o', 'summary', '--workers', String(workers)];
+const variants: Array<[string, string, string[], Record<string, string>?]> = [
   ...(haveTcpdump ? ([['tcpdump BPF filter -w /dev/null', 'tcpdump', ['-r', pcap, '-w', '/dev/null', filter]]] as Array<[string, string, string[]]>) : []),
   ['C reference classifier', classifyBin, [pcap, join(work, 'policy.txt')]],
   ['node naive (Map, string keys)', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'map']],
   ['node typed-array open addressing', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'oa']],
-  ['kpf replay, 1 worker', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), pcap, '-o', 'summary', '--workers', '1']],
-  ['kpf replay, 2 workers', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), pcap, '-o', 'summary', '--workers', '2']],
-  ['kpf replay, 1 worker, no records', 'node', [kpf, 'replay', '-f', join(work, 'manifests.yaml'), empty, '-o', 'summary', '--workers', '1']],
+  ['kpf replay, 1 worker', 'node', replayArgs(pcap, 1)],
+  ['kpf replay, 2 workers', 'node', replayArgs(pcap, 2)],
+  // the same without the WebAssembly fast path (datapath/wasm-core.ts): its gain, measured in the same run
+  ['kpf replay, 1 worker, KPF_WASM=0', 'node', replayArgs(pcap, 1), { KPF_WASM: '0' }],
+  ['kpf replay, 1 worker, no records', 'node', replayArgs(empty, 1)],
 ];
 execFileSync('cat', [pcap], { stdio: 'ignore' }); // page cache
-const results = new Map<string, number>();
-for (const [name, cmd, args] of variants) {
-  const ts: number[] = [];
-  for (let r = 0; r < RUNS; r++) ts.push(wall(cmd, args));
-  results.set(name, median(ts));
-}
+// round robin, so that a slow spell of this shared machine falls on every variant alike
+const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+for (let r = 0; r < RUNS; r++) for (const [name, cmd, args, env] of variants) times.get(name)!.push(wall(cmd, args, env));
+const results = new Map<string, number>([...times].map(([name, ts]) => [name, median(ts)]));
 const ref = results.get('tcpdump BPF filter -w /dev/null');
 const c = results.get('C reference classifier')!;
 console.log(`${N} records of 64 B, median of ${RUNS} runs, whole process (Mpps = records / wall seconds)`);

@@ -33,6 +33,7 @@ import { FragResult, FragmentTable } from './fragments.js';
 import { LOOKUP_NOT_ISOLATED } from './policy-map.js';
 import { SemanticsBits, type Snapshot } from './snapshot.js';
 import { VerdictCache } from './verdict-cache.js';
+import { tupleHashI } from './flow-hash.js';
 import { CHUNK, CHUNK_BYTES, FastCore, HEADER_BYTES, type FastCounters } from './wasm-core.js';
 
 /** Verdict of a packet (Hubble's numbers: FORWARDED 1, DROPPED 2). */
@@ -251,9 +252,27 @@ export class Classifier {
   private readonly core: FastCore | null;
   /** the chunk's records in the module's memory (FastCore's VerdictBatch) */
   private readonly coreOut: VerdictBatch | null;
-  /** packets the WebAssembly fast path classified (all of them are also in {@link counters}) */
+  /** packets the WebAssembly fast path classified, drop-memo hits included (all are also in {@link counters}) */
   fastPathPackets = 0;
-  private readonly fastCounters: FastCounters = { regressions: 0, packets: 0, forwarded: 0, established: 0, replies: 0, hitsTcp: 0, hitsOther: 0 };
+  private readonly fastCounters: FastCounters = {
+    regressions: 0,
+    packets: 0,
+    forwarded: 0,
+    established: 0,
+    replies: 0,
+    hitsTcp: 0,
+    hitsOther: 0,
+    memoHits: 0,
+    dropped: 0,
+    evaluations: 0,
+    pickups: 0,
+    missesTcp: 0,
+    missesOther: 0,
+  };
+  /** packets whose policy drop the fast path's drop memo gave (src/wasm/fast4.ts memoHit; no verdict-cache lookup) */
+  dropMemoHits = 0;
+  /** set by the general path when the record it wrote is a policy drop the drop memo may keep */
+  private memoCandidate = false;
 
   get snapshot(): Snapshot {
     return this.snap;
@@ -268,6 +287,8 @@ export class Classifier {
     this.snap = s;
     this.entryPackets = new Float64Array(s.policy.entryRow.length);
     this.entryBytes = new Float64Array(s.policy.entryRow.length);
+    // a memoized drop holds the old snapshot's decision
+    this.core?.clearMemo();
   }
 
   /** Classifies every record of a batch (offsets into `buf`) into `out`. */
@@ -432,7 +453,7 @@ export class Classifier {
         core.clock = ct.clockNs;
         const j = core.run(i, n, rangeStart, sh, revision);
         if (core.ticked !== 0) {
-          ct.fastHits(core.clock, core.lastTable, core.lastEntry, core.lastKind);
+          ct.fastHits(core.clock, core.lastTable, core.lastEntry === 0xffffffff ? -1 : core.lastEntry, core.lastKind);
           core.clearTicked();
         }
         if (core.logCount !== 0) this.countLog(core);
@@ -440,7 +461,9 @@ export class Classifier {
         // the record the fast path declined: the general path, on the batch's own bytes
         const r = c0 + j;
         ct.timeNs = tsSec[r]! * 1e9 + tsNsec[r]!;
+        this.memoCandidate = false;
         this.classify(linkTypes[r]!, buf, offsets[r]!, capLens[r]!, wireLens[r]!, co, j);
+        if (this.memoCandidate) this.memoize(core, co, j);
         i = j + 1;
       }
       if (shards === null) out.copyRecords(co, 0, n, outStart + c0);
@@ -450,16 +473,33 @@ export class Classifier {
     if (lastOwn >= 0) ct.timeNs = tsSec[lastOwn]! * 1e9 + tsNsec[lastOwn]!;
     const f = core.takeCounters(this.fastCounters);
     this.fastPathPackets += f.packets;
+    this.dropMemoHits += f.memoHits;
     this.counters.packets += f.packets;
     this.counters.forwarded += f.forwarded;
     this.counters.established += f.established;
     this.counters.replies += f.replies;
+    this.counters.dropped += f.dropped;
+    this.counters.policyEvaluations += f.evaluations;
+    this.counters.pickups += f.pickups;
+    if (f.dropped !== 0) core.takeDrops(this.dropsByReason);
     ct.timeRegressions += f.regressions;
-    ct.tcp.lookups += f.hitsTcp;
+    ct.tcp.lookups += f.hitsTcp + f.missesTcp;
     ct.tcp.hits += f.hitsTcp;
-    ct.other.lookups += f.hitsOther;
+    ct.tcp.misses += f.missesTcp;
+    ct.other.lookups += f.hitsOther + f.missesOther;
     ct.other.hits += f.hitsOther;
+    ct.other.misses += f.missesOther;
     return mine;
+  }
+
+  /** Keeps the policy drop the general path just wrote at record `i` of the chunk in the drop memo. */
+  private memoize(core: FastCore, co: VerdictBatch, i: number): void {
+    const k = this.key;
+    const fp = (4 << 8) | k.proto;
+    const ports = ((k.sport & 0xffff) << 16) | (k.dport & 0xffff);
+    const h = tupleHashI(fp, 0, 0, 0, k.src3 | 0, 0, 0, 0, k.dst3 | 0, ports);
+    const cls = k.proto === 6 ? ((k.tcpFlags & 0x12) === 0x02 ? 0 : 1) : 2;
+    core.memoInsert(h, fp, cls, k.src3, k.dst3, ports, co, i);
   }
 
   /** The per-rule counters of the established packets the fast path classified (its count log). */
@@ -600,7 +640,13 @@ export class Classifier {
       } else dd = decide(s, k, this.d, this.vc);
     }
     this.explainInto(out, i, dd);
-    if (dd.verdict === Verdict.DROP) return this.dropped(out, i, dd.reason);
+    if (dd.verdict === Verdict.DROP) {
+      // the drop memo (wasm-core.ts) may give this record to the next packets of the tuple and class: only when it
+      // depends on nothing else (IPv4 TCP/UDP, whole, unfragmented, one decision in the packet's direction)
+      this.memoCandidate =
+        k.family === 4 && (k.proto === 6 || k.proto === 17) && k.frag === 0 && k.truncated === 0 && k.innerFamily === 0 && !reversed && (r === CtResult.MISS || this.pickup === 1);
+      return this.dropped(out, i, dd.reason);
+    }
     let nat: CtNat | null = null;
     if (dd.backend >= 0 && !reversed) {
       nat = this.nat;

@@ -1380,12 +1380,23 @@ export class Conntrack {
 
   /**
    * After the WebAssembly fast path (wasm-core.ts) classified packets: the clock it advanced to, and the scratch
-   * fields its last hit4 would have left (`table` 0 TCP / 1 other, `entry`, index-record `kind`).
+   * fields its last lookup would have left (`table` 0 TCP / 1 other, `entry`, index-record `kind`; entry -1: a miss,
+   * from the drop memo).
    */
   fastHits(clockNs: number, table: number, entry: number, kind: number): void {
     this.clockNs = clockNs;
     this.tcp.now = this.other.now = clockNs;
     const t = table === 0 ? this.tcp : this.other;
+    if (entry < 0) {
+      // the drop memo: a missed lookup
+      t.foundEntry = -1;
+      t.invalidReason = 0;
+      t.lastDir = 0;
+      this.slot = -1;
+      this.dir = 0;
+      this.invalidReason = 0;
+      return;
+    }
     const dir = kind & 1;
     t.foundEntry = entry;
     t.foundKind = kind;

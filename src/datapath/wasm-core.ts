@@ -93,13 +93,15 @@ export const CHUNK_BYTES = 1 << 20;
 /** Every header byte the fast path reads: Ethernet 14 + IPv4 20 + TCP flags at 13 (UDP length at 4–5). */
 export const HEADER_BYTES = 48;
 const DESC_BYTES = 256;
-const STATE_BYTES = 64;
+const STATE_BYTES = 128;
+/** slots of the drop memo (src/wasm/fast4.ts memoHit), 64 bytes each */
+export const MEMO_SLOTS = 8192;
 const LOG_BYTES = CHUNK * 12;
 /** VerdictBatch.bytes(CHUNK) (datapath/classify.ts: 32 bytes a record) */
 const OUT_BYTES = CHUNK * 32;
 
 /** Bytes of the arena the FastCore takes beside the tables. */
-export const FAST_SCRATCH_BYTES = [DESC_BYTES, STATE_BYTES, CHUNK * 4, CHUNK * 4, CHUNK * 4, CHUNK * 2, CHUNK * 8, CHUNK * 4, CHUNK, CHUNK_BYTES, OUT_BYTES, LOG_BYTES]
+export const FAST_SCRATCH_BYTES = [DESC_BYTES, STATE_BYTES, CHUNK * 4, CHUNK * 4, CHUNK * 4, CHUNK * 2, CHUNK * 8, CHUNK * 4, CHUNK, CHUNK_BYTES, OUT_BYTES, LOG_BYTES, MEMO_SLOTS * 64, 256 * 4]
   .map(Arena.size)
   .reduce((a, b) => a + b, 0);
 
@@ -116,6 +118,25 @@ const S_LAST_TABLE = 12;
 const S_LAST_ENTRY = 13;
 const S_LAST_KIND = 14;
 const S_TICKED = 15;
+const S_MEMO_HITS = 16;
+const S_DROPPED = 17;
+const S_EVALUATIONS = 18;
+const S_PICKUPS = 19;
+const S_MISSES_TCP = 20;
+const S_MISSES_OTHER = 21;
+
+/** The record columns memoInsert reads (datapath/classify.ts VerdictBatch). */
+export interface VerdictBatchLike {
+  egress: Int32Array;
+  ingress: Int32Array;
+  srcEp: Int32Array;
+  dstEp: Int32Array;
+  srcId: Uint32Array;
+  dstId: Uint32Array;
+  backend: Int32Array;
+  reason: Uint16Array;
+  flags: Uint8Array;
+}
 
 /** What the FastCore needs of a conntrack table: its arrays (views into the arena) and its index mask. */
 export interface FastTable {
@@ -144,6 +165,12 @@ export interface FastCounters {
   replies: number;
   hitsTcp: number;
   hitsOther: number;
+  memoHits: number;
+  dropped: number;
+  evaluations: number;
+  pickups: number;
+  missesTcp: number;
+  missesOther: number;
 }
 
 /**
@@ -166,6 +193,12 @@ export class FastCore {
   readonly log: Int32Array;
   private readonly f64: Float64Array;
   private readonly u32: Uint32Array;
+  /** the drop memo, as 32-bit words (16 a slot) and as 16- and 8-bit ones for the reason and flags */
+  private readonly memo32: Uint32Array;
+  private readonly memo16: Uint16Array;
+  private readonly memo8: Uint8Array;
+  /** drops by reason of the memo hits since the last takeCounters */
+  private readonly drops: Uint32Array;
   readonly run: (i: number, end: number, rangeStart: number, shard: number, revision: number) => number;
 
   constructor(arena: Arena, tcp: FastTable, other: FastTable, timeouts: Float64Array, reasonEstablished: number, reasonReply: number) {
@@ -186,6 +219,10 @@ export class FastCore {
     this.outBuffer = arena.buffer;
     this.outOffset = arena.alloc(OUT_BYTES);
     this.log = arena.int32(LOG_BYTES / 4);
+    this.memo32 = arena.uint32(MEMO_SLOTS * 16);
+    this.memo16 = new Uint16Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 32);
+    this.memo8 = new Uint8Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 64);
+    this.drops = arena.uint32(256);
     for (const [t, tab] of [tcp, other].entries()) {
       const l = tab.wasmLayout;
       const o = (t * 128) / 4;
@@ -228,6 +265,9 @@ export class FastCore {
       this.log.byteOffset,
       reasonEstablished,
       reasonReply,
+      this.memo32.byteOffset,
+      MEMO_SLOTS,
+      this.drops.byteOffset,
     );
     this.run = x.run;
   }
@@ -277,7 +317,52 @@ export class FastCore {
     into.replies = u[S_REPLIES]!;
     into.hitsTcp = u[S_HITS_TCP]!;
     into.hitsOther = u[S_HITS_OTHER]!;
+    into.memoHits = u[S_MEMO_HITS]!;
+    into.dropped = u[S_DROPPED]!;
+    into.evaluations = u[S_EVALUATIONS]!;
+    into.pickups = u[S_PICKUPS]!;
+    into.missesTcp = u[S_MISSES_TCP]!;
+    into.missesOther = u[S_MISSES_OTHER]!;
     for (let k = S_REGRESSIONS; k <= S_HITS_OTHER; k++) u[k] = 0;
+    for (let k = S_MEMO_HITS; k <= S_MISSES_OTHER; k++) u[k] = 0;
     return into;
+  }
+
+  /** Adds the memo hits' drops by reason to `into` and resets them. */
+  takeDrops(into: Float64Array): void {
+    const d = this.drops;
+    for (let r = 0; r < 256; r++) {
+      if (d[r] === 0) continue;
+      into[r]! += d[r]!;
+      d[r] = 0;
+    }
+  }
+
+  /**
+   * Memoizes a policy drop (see src/wasm/fast4.ts memoHit): the packet's IPv4 tuple (`fp` = 4 << 8 | proto, address
+   * words and ports word as uint32, `hash` its conntrack tuple hash), its class (0 bare SYN, 1 other TCP, 2 UDP) and
+   * record `i` of `rec`. A slot holds one tuple: a newer drop replaces it.
+   */
+  memoInsert(hash: number, fp: number, cls: number, src: number, dst: number, ports: number, rec: VerdictBatchLike, i: number): void {
+    const m = (hash & (MEMO_SLOTS - 1)) * 16;
+    const w = this.memo32;
+    w[m] = (fp | (cls << 16) | 0x80000000) >>> 0;
+    w[m + 1] = src >>> 0;
+    w[m + 2] = dst >>> 0;
+    w[m + 3] = ports >>> 0;
+    w[m + 4] = rec.egress[i]! >>> 0;
+    w[m + 5] = rec.ingress[i]! >>> 0;
+    w[m + 6] = rec.srcEp[i]! >>> 0;
+    w[m + 7] = rec.dstEp[i]! >>> 0;
+    w[m + 8] = rec.srcId[i]!;
+    w[m + 9] = rec.dstId[i]!;
+    w[m + 10] = rec.backend[i]! >>> 0;
+    this.memo16[m * 2 + 22] = rec.reason[i]!;
+    this.memo8[m * 4 + 46] = rec.flags[i]!;
+  }
+
+  /** Forgets every memoized drop (the snapshot changed). */
+  clearMemo(): void {
+    this.memo32.fill(0);
   }
 }

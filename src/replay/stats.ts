@@ -217,6 +217,10 @@ export function metricsText(st: ReplayStats, c: Compiled, s: ReplaySummary): str
     [{ result: 'miss' }, sum((w) => w.verdictCache.misses)],
     [{ result: 'stale' }, sum((w) => w.verdictCache.stale)],
   ]);
+  metric('kpf_fast_path_packets_total', 'counter', 'Packets classified by the WebAssembly fast path, by kind.', [
+    [{ kind: 'established' }, sum((w) => w.fastPath.packets - w.fastPath.dropMemoHits)],
+    [{ kind: 'drop_memo' }, sum((w) => w.fastPath.dropMemoHits)],
+  ]);
   metric('kpf_policy_revision', 'gauge', 'Policy revision in force.', [[{}, c.revision]]);
   metric('kpf_policies', 'gauge', 'NetworkPolicies compiled.', [[{}, c.policies.length]]);
   metric('kpf_endpoints', 'gauge', 'Endpoints (pods enforced for).', [[{}, c.endpoints.length]]);

@@ -37,6 +37,9 @@ let chunk: u32 = 0;
 let logBase: usize = 0;
 let reasonEstablished: u32 = 0;
 let reasonReply: u32 = 0;
+let memo: usize = 0;
+let memoMask: u32 = 0;
+let drops: usize = 0;
 
 // state block: f64 at 0 clock, 8 last time; u32 at 16.. counters (deltas since the caller last folded them)
 const S_CLOCK = 0;
@@ -53,6 +56,13 @@ const S_LAST_TABLE = 48;
 const S_LAST_ENTRY = 52;
 const S_LAST_KIND = 56;
 const S_TICKED = 60;
+// u32 counters of the drop memo (see `memo` below), from byte 64
+const S_MEMO_HITS = 64;
+const S_DROPPED = 68;
+const S_EVALUATIONS = 72;
+const S_PICKUPS = 76;
+const S_MISSES_TCP = 80;
+const S_MISSES_OTHER = 84;
 
 // table descriptor words
 const D_IDX = 0;
@@ -114,11 +124,24 @@ const TO_UDP_STREAM: usize = 9;
 const TO_GENERIC: usize = 19;
 /** TCP flag combinations (flags & 0x37) that are valid and carry no SYN: ACK, ACK+URG, FIN+ACK, FIN+ACK+URG, RST, RST+ACK */
 const TCP_FAST: u64 = (1 << 0x10) | (1 << 0x30) | (1 << 0x11) | (1 << 0x31) | (1 << 0x04) | (1 << 0x14);
+/** every valid combination (conntrack.ts TCP_VALID): the above, SYN, SYN+URG and SYN+ACK */
+const TCP_VALID: u64 = TCP_FAST | (1 << 0x02) | (1 << 0x22) | (1 << 0x12);
 const SEED_TUPLE: u32 = 0x6b706674;
 const MAX_TRUSTED_WIRE_LEN: u32 = 262144;
 const REF_BIAS: u32 = 3;
 const FLAG_REPLY: u8 = 1;
 const VERDICT_FORWARDED: u8 = 1;
+const VERDICT_DROPPED: u8 = 2;
+// drop memo slot (64 bytes): u32 key (fp | class << 16 | 1 << 31), src, dst, ports; the record: egress, ingress,
+// srcEp, dstEp, srcId, dstId, backend (32-bit), reason u16 at 44, flags u8 at 46
+const M_KEY: usize = 0;
+const M_SRC: usize = 4;
+const M_DST: usize = 8;
+const M_PORTS: usize = 12;
+const M_EGRESS: usize = 16;
+const M_REASON: usize = 44;
+const M_FLAGS: usize = 46;
+const M_VALID: u32 = 0x80000000;
 
 export function setLayout(
   descAt: usize,
@@ -137,6 +160,9 @@ export function setLayout(
   log: usize,
   established: u32,
   reply: u32,
+  memoAt: usize,
+  memoSlots: u32,
+  dropsAt: usize,
 ): void {
   desc = descAt;
   st = stateAt;
@@ -154,6 +180,9 @@ export function setLayout(
   logBase = log;
   reasonEstablished = established;
   reasonReply = reply;
+  memo = memoAt;
+  memoMask = memoSlots - 1;
+  drops = dropsAt;
 }
 
 // ---- hashing (datapath/flow-hash.ts tupleHashI of an IPv4 tuple: the fold of an IPv4 address is the address) ------
@@ -211,6 +240,56 @@ export function setLayout(
 }
 
 /**
+ * The drop memo: a direct-mapped table of the records the general path gave to packets of connections it denied —
+ * IPv4 TCP/UDP, no conntrack entry, decided and dropped by policy (Classifier.classifyDecoded). Such a record depends
+ * only on the tuple, on whether the packet could open a connection (`cls`: 0 a bare SYN, 1 any other valid TCP
+ * packet, a mid-flow pickup, 2 UDP) and on the snapshot (the caller clears the memo when it changes). A packet of the
+ * same tuple and class with, still, no conntrack entry gets the memoized record and the same counters and conntrack
+ * effects as the general path: a missed lookup, a policy evaluation, a drop. Only the verdict cache is not consulted
+ * (its lookups are counted as memo hits instead).
+ */
+function memoHit(i: u32, h: u32, fp: u32, src: u32, dst: u32, ports: u32, cls: u32): bool {
+  const m: usize = memo + (<usize>(h & memoMask) << 6);
+  if (load<u32>(m, M_KEY) != (fp | (cls << 16) | M_VALID) || load<u32>(m, M_SRC) != src || load<u32>(m, M_DST) != dst || load<u32>(m, M_PORTS) != ports) return false;
+  const n: f64 = load<f64>(inSec + (<usize>i << 3)) * 1e9 + <f64>load<u32>(inNsec + (<usize>i << 2));
+  // Conntrack.lookup: the clock, a lookup and a miss
+  const clock = load<f64>(st + S_CLOCK);
+  if (n < clock) store<u32>(st + S_REGRESSIONS, load<u32>(st + S_REGRESSIONS) + 1);
+  else store<f64>(st + S_CLOCK, n);
+  // the scratch a missed lookup leaves (S_LAST_ENTRY all ones: no entry)
+  store<u32>(st + S_TICKED, 1);
+  store<u32>(st + S_LAST_TABLE, fp == ((4 << 8) | 6) ? 0 : 1);
+  store<u32>(st + S_LAST_ENTRY, 0xffffffff);
+  store<u32>(st + S_LAST_KIND, 0);
+  const misses: usize = fp == ((4 << 8) | 6) ? S_MISSES_TCP : S_MISSES_OTHER;
+  store<u32>(st + misses, load<u32>(st + misses) + 1);
+  // the record
+  const C = <usize>chunk;
+  const ii = <usize>i;
+  store<i32>(outBase + (ii << 2), load<i32>(m, M_EGRESS));
+  store<i32>(outBase + 4 * C + (ii << 2), load<i32>(m, M_EGRESS + 4));
+  store<i32>(outBase + 8 * C + (ii << 2), load<i32>(m, M_EGRESS + 8));
+  store<i32>(outBase + 12 * C + (ii << 2), load<i32>(m, M_EGRESS + 12));
+  store<u32>(outBase + 16 * C + (ii << 2), load<u32>(m, M_EGRESS + 16));
+  store<u32>(outBase + 20 * C + (ii << 2), load<u32>(m, M_EGRESS + 20));
+  store<i32>(outBase + 24 * C + (ii << 2), load<i32>(m, M_EGRESS + 24));
+  const reason = load<u16>(m, M_REASON);
+  store<u16>(outBase + 28 * C + (ii << 1), reason);
+  store<u8>(outBase + 30 * C + ii, VERDICT_DROPPED);
+  store<u8>(outBase + 31 * C + ii, load<u8>(m, M_FLAGS));
+  // the classifier's counters
+  store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
+  store<u32>(st + S_DROPPED, load<u32>(st + S_DROPPED) + 1);
+  store<u32>(st + S_EVALUATIONS, load<u32>(st + S_EVALUATIONS) + 1);
+  if (cls == 1) store<u32>(st + S_PICKUPS, load<u32>(st + S_PICKUPS) + 1);
+  const dr: usize = drops + (<usize>(reason & 255) << 2);
+  store<u32>(dr, load<u32>(dr) + 1);
+  store<u32>(st + S_MEMO_HITS, load<u32>(st + S_MEMO_HITS) + 1);
+  store<f64>(st + S_LAST_TIME, n);
+  return true;
+}
+
+/**
  * Classifies chunk records [i, end) while they take the fast path; returns the first declined index, or `end`.
  * Records of other shards (`shard` >= 0 and shards[i] != shard) are skipped untouched. `revision` >= 0 requires the
  * entry's revision to equal it (--on-policy-change=reevaluate); `rangeStart` is the batch offset of bytes[0].
@@ -250,10 +329,8 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
       const doff = <i32>((<u32>load<u8>(l4, 12) >> 4) << 2);
       if (doff < 20 || doff > l4len) return i;
       tcpFlags = <u32>load<u8>(l4, 13);
-      // ---- Conntrack.hit4: a valid flag combination without SYN (a bare SYN may reopen or be out of state), or
-      // SYN+ACK, which is checked against the entry below
-      const f = tcpFlags & 0x37;
-      if (f != SYN_ACK && ((TCP_FAST >> <u64>f) & 1) == 0) return i;
+      // ---- CtTable.lookup: an invalid flag combination is INVALID (general path)
+      if (((TCP_VALID >> <u64>(tcpFlags & 0x37)) & 1) == 0) return i;
       d = desc;
     } else if (proto == 17) {
       if (l4len < 8) return i;
@@ -292,7 +369,16 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
       }
       j = (j + 1) & mask;
     }
-    if (!found) return i;
+    if (!found) {
+      if (memoHit(i, h, fp, src, dst, ports, proto == 6 ? ((tcpFlags & SYN_ACK) == SYN ? 0 : 1) : 2)) continue;
+      return i;
+    }
+    // ---- Conntrack.hit4: a flag combination without SYN (a bare SYN may reopen or be out of state), or SYN+ACK,
+    // which is checked against the entry below
+    if (proto == 6) {
+      const f = tcpFlags & 0x37;
+      if (f != SYN_ACK && ((TCP_FAST >> <u64>f) & 1) == 0) return i;
+    }
     const n: f64 = load<f64>(inSec + (ii << 3)) * 1e9 + <f64>load<u32>(inNsec + (ii << 2));
     let clock = load<f64>(st + S_CLOCK);
     const num: usize = <usize>load<u32>(d + D_NUM) + <usize>e * NUM_BYTES;

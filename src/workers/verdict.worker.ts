@@ -49,6 +49,11 @@ export interface WorkerStats {
   revision: number;
   conntrack: ReturnType<Classifier['ct']['stats']>;
   verdictCache: ReturnType<Classifier['vc']['stats']>;
+  /**
+   * the WebAssembly fast path (datapath/wasm-core.ts): packets it classified, of which drops given by its drop memo
+   * (those consulted no verdict cache)
+   */
+  fastPath: { packets: number; dropMemoHits: number };
   fragments: ReturnType<Classifier['frags']['stats']>;
 }
 
@@ -99,6 +104,7 @@ function stats(): WorkerStats | null {
     revision: snapshot.revision,
     conntrack: c.ct.stats(),
     verdictCache: c.vc.stats(),
+    fastPath: { packets: c.fastPathPackets, dropMemoHits: c.dropMemoHits },
     fragments: c.frags.stats(),
   };
 }

@@ -129,6 +129,9 @@ async function check(t: Test, c: Case): Promise<void> {
   const fastTaken = W.reduce((s, x) => s + x.fastPathPackets, 0);
   t.ok(fastTaken > n / 4, `${c.name}: the WebAssembly fast path took ${fastTaken} of ${n} packets (not vacuous)`);
   t.ok(beyond > 0, `${c.name}: ${beyond} records ran past their buffer`);
+  const memo = W.reduce((s, x) => s + x.dropMemoHits, 0);
+  const drops = P.reduce((s, x) => s + x.counters.dropped, 0);
+  t.ok(memo > 0 && memo < drops, `${c.name}: the drop memo gave ${memo} of ${drops} drops`);
   for (let sh = 0; sh < c.shards; sh++) compare(t, `${c.name} shard ${sh}`, W[sh]!, P[sh]!);
 }
 
@@ -239,4 +242,57 @@ t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the ge
   t.equal(w.ct.stats().tcp.invalid, 1, 'the client SYN+ACK was out of state');
   compare(t, 'SYN+ACK', w, p);
   t.equal(w.ct.stateName(0), 'ESTABLISHED');
+});
+
+t.test('drop memo: by tuple and class, replaced by a newer drop, forgotten with the snapshot', async (t) => {
+  const step4 = buildCluster((await loadManifests(labFiles(4), {})).objects, {}).cluster;
+  const s4 = snap(step4, false, 4);
+  const s1 = snap(buildCluster([], {}).cluster, false, 5);
+  const debug = step4.pods.find((p) => p.namespace === 'prod-nginx' && p.name === 'debug')!.ips[0]!;
+  const nginx = step4.pods.find((p) => p.labels['app'] === 'nginx')!.ips[0]!;
+  const seg = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
+    ethernet(0x0800, ipv4({ src, dst, proto: 6 }, tcp({ sport, dport, flags })));
+  // nginx may not open connections to debug (its egress allows only DNS)
+  const denied = (flags: number, sport = 43000) => seg(nginx, debug, sport, 80, flags);
+  const batches: Uint8Array[][] = [
+    [denied(0x10), denied(0x10), denied(0x18), denied(0x02), denied(0x02), denied(0x10), denied(0x10, 43001), denied(0x10)],
+    [denied(0x10), denied(0x10)], // the second snapshot: no policies
+  ];
+  const w = new Classifier(s4);
+  const p = new Classifier(s4, { conntrack: { wasm: false } });
+  let sec = 1_800_000_000;
+  const memoAfter: number[] = [];
+  for (const [bi, frames] of batches.entries()) {
+    if (bi === 1) {
+      w.setSnapshot(s1);
+      p.setSnapshot(s1);
+    }
+    const buf = new Uint8Array(frames.reduce((s, f) => s + f.length, 0));
+    const n = frames.length;
+    const offsets = new Uint32Array(n);
+    const capLens = new Uint32Array(n);
+    let o = 0;
+    frames.forEach((f, i) => {
+      buf.set(f, o);
+      offsets[i] = o;
+      capLens[i] = f.length;
+      o += f.length;
+    });
+    const tsSec = Float64Array.from(frames, () => sec++);
+    const args = [buf, n, offsets, capLens, capLens.slice(), new Uint16Array(n).fill(1), tsSec, new Uint32Array(n)] as const;
+    const a = new VerdictBatch(n);
+    const b = new VerdictBatch(n);
+    // one record at a time as well as whole batches: the memo must not depend on batching
+    w.classifyBatch(...args, a);
+    p.classifyBatch(...args, b);
+    for (const col of COLS) t.same([...a[col]], [...b[col]], `batch ${bi}: ${col}`);
+    memoAfter.push(w.dropMemoHits);
+  }
+  // batch 0: ACK (general, memoized as mid-flow), ACK and PSH+ACK (memo), SYN (general: another class; replaces the
+  // slot), SYN (memo), ACK (general again), ACK of another tuple (general), ACK (memo)
+  t.equal(memoAfter[0], 4, 'memo hits in the first snapshot');
+  t.equal(memoAfter[1], 4, 'none after the snapshot changed: the first packet is decided again (and allowed)');
+  t.equal(w.counters.forwarded, 2, 'without policies, what step 4 denied is allowed');
+  compare(t, 'drop memo', w, p);
+  t.equal(w.vc.stats().hits + w.dropMemoHits, p.vc.stats().hits, 'the memo hits are the verdict-cache hits the general path made');
 });
