@@ -95,7 +95,7 @@ export const HEADER_BYTES = 48;
 const DESC_BYTES = 256;
 const STATE_BYTES = 128;
 /** slots of the drop memo (src/wasm/fast4.ts memoHit), 64 bytes each */
-export const MEMO_SLOTS = 8192;
+export const MEMO_SLOTS = 32768;
 const LOG_BYTES = CHUNK * 12;
 /** VerdictBatch.bytes(CHUNK) (datapath/classify.ts: 32 bytes a record) */
 const OUT_BYTES = CHUNK * 32;
