@@ -144,10 +144,22 @@ t.test('generated traffic: 1 and 2 workers agree, and first packets get the refe
   const capture = path.join(tmp, 'traffic.pcap');
   const g = await kpf(['gen', 'traffic', '--lab', '-o', capture, '--packets', '30000', '--flows', '3000', '--seed', '11', '--mix', 'tcp=70,udp=20,icmp=10']);
   t.equal(g.code, 0, g.stderr);
-  const one = await kpf(['replay', '--lab', capture, '-o', 'json', '--workers', '1', '--batch-size', '1024']);
+  const one = await kpf(['replay', '--lab', capture, '-o', 'json', '--workers', '1', '--batch-size', '1024', '--metrics', path.join(tmp, 'wasm.prom')]);
   const two = await kpf(['replay', '--lab', capture, '-o', 'json', '--workers', '2', '--batch-size', '2048']);
   t.equal(one.code, 0, one.stderr);
   t.ok(one.stdout === two.stdout, 'identical output with 1 and 2 workers and different batch sizes');
+  // the worker threads read KPF_WASM when they start: the same replay with the fast path in TypeScript
+  process.env['KPF_WASM'] = '0';
+  let ts: Awaited<ReturnType<typeof kpf>>;
+  try {
+    ts = await kpf(['replay', '--lab', capture, '-o', 'json', '--workers', '2', '--batch-size', '1024', '--metrics', path.join(tmp, 'ts.prom')]);
+  } finally {
+    delete process.env['KPF_WASM'];
+  }
+  t.ok(ts.stdout === one.stdout, 'identical output with the fast path in WebAssembly and in TypeScript (KPF_WASM=0)');
+  const fastPath = (f: string) => Number(/^kpf_fast_path_packets_total\{kind="established"\} (\d+)$/m.exec(readFileSync(path.join(tmp, f), 'utf8'))?.[1]);
+  t.ok(fastPath('wasm.prom') > 10000, `the WebAssembly fast path took ${fastPath('wasm.prom')} packets`);
+  t.equal(fastPath('ts.prom'), 0, 'and none with KPF_WASM=0');
   const recs = lines(one.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(recs.length, 30000);
   t.ok(recs.every((r, i) => r['index'] === i), 'capture order');
