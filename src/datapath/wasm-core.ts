@@ -6,6 +6,7 @@
  *                                                    ├── the timeout table
  *                                                    └── FAST_SCRATCH_BYTES for the FastCore below
  *   Classifier ── FastCore: the instance + its chunk buffers (record columns, bytes, a VerdictBatch, state, log)
+ *                 and the drop memo (policy drops of IPv4 TCP/UDP tuples, given again to their next packets)
  *
  * Why: the established-connection path is most packets of a replay; in TypeScript it costs ~200 ns a packet (V8's
  * code around a handful of memory accesses), in WebAssembly ~60. Both sides use the same tables, so the TypeScript

@@ -9,15 +9,19 @@
  * that CtTable.lookup accepts) — and returns the index of the first record it declines (or `end`), having changed
  * nothing for that record. The caller classifies that record on the general path and calls `run` again from the next
  * one. Declining is always allowed: by contract the fast path gives exactly what the general path would, so it may
- * leave any case to it.
+ * leave any case to it. A record with no conntrack entry may instead be a repeat of a policy drop the general path
+ * memoized (`memoHit`, the drop memo).
  *
- * Memory layout (byte addresses, set once by `setLayout` / `setTable`):
+ * Memory layout (byte addresses given once by `setLayout`; the table descriptors are written by wasm-core.ts):
  *   desc + 128·t   table t (0 TCP, 1 other): idx, tup, fp, kind, state, flags, used, rev, rules, num (u32 addresses),
- *                  mask, nRules, base (u32)
- *   state          f64 clock (in/out), f64 time of the last record handled; u32 counters (see STATE_* below)
+ *                  mask, nRules (D_* below)
+ *   state          f64 clock (in/out), f64 time of the last record handled; u32 counters and scratch (S_* below)
  *   chunk input    offsets u32, capLens u32, wireLens u32, linkTypes u16, tsSec f64, tsNsec u32, shards u8, bytes
  *   chunk output   a VerdictBatch of CHUNK records (datapath/classify.ts layout), and the count log
- * Constants that must agree with the TypeScript side are checked by test/datapath/wasm-core.test.ts.
+ *   drop memo      64-byte slots (M_* below), and drops by reason (u32 × 256)
+ * The constants copied from the TypeScript side (conntrack states, flags, timeout classes, layouts) are not checked
+ * one by one: test/datapath/wasm-core.test.ts compares every record, counter and conntrack entry of this path with
+ * the TypeScript classifier's over generated traffic, and a wrong constant shows there.
  */
 
 // ---- layout (globals; set once per instance) ------------------------------------------------------------------------
