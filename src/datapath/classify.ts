@@ -453,7 +453,8 @@ export class Classifier {
         core.clock = ct.clockNs;
         const j = core.run(i, n, rangeStart, sh, revision);
         if (core.ticked !== 0) {
-          ct.fastHits(core.clock, core.lastTable, core.lastEntry === 0xffffffff ? -1 : core.lastEntry, core.lastKind);
+          ct.clockNs = core.clock;
+          ct.fastHits(core.lastTable, core.lastEntry === 0xffffffff ? -1 : core.lastEntry, core.lastKind);
           core.clearTicked();
         }
         if (core.logCount !== 0) this.countLog(core);

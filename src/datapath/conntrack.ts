@@ -395,7 +395,7 @@ export class CtTable {
   readonly evictions = new Float64Array(3);
 
   constructor(name: string, capacity: number, base: number, timeouts: CtTimeouts, nRules = 2, sample = 16, arena?: Arena) {
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 26) throw new RangeError(`conntrack ${name}: bad capacity ${capacity}`);
+    CtTable.checkCapacity(name, capacity);
     this.name = name;
     this.capacity = capacity;
     this.base = base;
@@ -420,6 +420,11 @@ export class CtTable {
     this.recHash = a ? a.int32(capacity * 4) : new Int32Array(capacity * 4);
     this.free = a ? a.int32(capacity) : new Int32Array(capacity);
     this.freeTop = 0;
+  }
+
+  /** Throws unless `capacity` is an entry count a table can have (1 … 2^26). */
+  static checkCapacity(name: string, capacity: number): void {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 26) throw new RangeError(`conntrack ${name}: bad capacity ${capacity}`);
   }
 
   /** Index slots of a table of `capacity` entries: a power of two ≥ 8 × capacity (4 records an entry, load ≤ 0.5). */
@@ -1285,9 +1290,9 @@ export class Conntrack {
     const anyMax = opts.anyMax ?? 131072;
     const nr = opts.ruleRefs ?? 2;
     if (!Number.isInteger(nr) || nr < 0 || nr > 16) throw new RangeError(`conntrack: bad ruleRefs ${nr}`);
-    for (const [name, cap] of [['tcp', tcpMax], ['any', anyMax]] as const) {
-      if (!Number.isInteger(cap) || cap < 1 || cap > 1 << 26) throw new RangeError(`conntrack ${name}: bad capacity ${cap}`);
-    }
+    // before sizing the arena from them
+    CtTable.checkCapacity('tcp', tcpMax);
+    CtTable.checkCapacity('any', anyMax);
     const bytes = CtTable.arenaBytes(tcpMax, nr) + CtTable.arenaBytes(anyMax, nr) + Arena.size(8 * given.length) + FAST_SCRATCH_BYTES;
     const arena = opts.wasm !== false && bytes <= Arena.MAX_BYTES && fastModule() !== null ? new Arena(bytes) : null;
     this.arena = arena;
@@ -1379,13 +1384,13 @@ export class Conntrack {
   }
 
   /**
-   * After the WebAssembly fast path (wasm-core.ts) classified packets: the clock it advanced to, and the scratch
-   * fields its last lookup would have left (`table` 0 TCP / 1 other, `entry`, index-record `kind`; entry -1: a miss,
-   * from the drop memo).
+   * After the WebAssembly fast path (wasm-core.ts) classified packets and the caller stored the clock it advanced to
+   * in `clockNs` (a field, not an argument: a double argument is boxed): the tables' time, and the scratch fields its
+   * last lookup would have left (`table` 0 TCP / 1 other, `entry`, index-record `kind`; entry -1: a miss, from the
+   * drop memo).
    */
-  fastHits(clockNs: number, table: number, entry: number, kind: number): void {
-    this.clockNs = clockNs;
-    this.tcp.now = this.other.now = clockNs;
+  fastHits(table: number, entry: number, kind: number): void {
+    this.tcp.now = this.other.now = this.clockNs;
     const t = table === 0 ? this.tcp : this.other;
     if (entry < 0) {
       // the drop memo: a missed lookup

@@ -106,7 +106,7 @@ export const FAST_SCRATCH_BYTES = [DESC_BYTES, STATE_BYTES, CHUNK * 4, CHUNK * 4
   .map(Arena.size)
   .reduce((a, b) => a + b, 0);
 
-// state block (src/wasm/fast4.ts S_*): f64 words 0 clock, 1 last time; u32 words from 4
+// state block (src/wasm/fast4.ts S_*): f64 word 0 clock; u32 words from 4
 const S_REGRESSIONS = 4;
 const S_PACKETS = 5;
 const S_FORWARDED = 6;
@@ -207,7 +207,7 @@ export class FastCore {
     if (mod === null) throw new Error('FastCore without the module');
     const desc = arena.uint32(DESC_BYTES / 4);
     const state = arena.alloc(STATE_BYTES);
-    this.f64 = new Float64Array(arena.buffer, state, 2);
+    this.f64 = new Float64Array(arena.buffer, state, 1);
     this.u32 = new Uint32Array(arena.buffer, state, STATE_BYTES / 4);
     this.offsets = arena.uint32(CHUNK);
     this.capLens = arena.uint32(CHUNK);
@@ -278,10 +278,6 @@ export class FastCore {
   }
   set clock(v: number) {
     this.f64[0] = v;
-  }
-  /** time of the last record the module classified */
-  get lastTime(): number {
-    return this.f64[1]!;
   }
   /** 1 when the module classified a record since the flag was cleared */
   get ticked(): number {

@@ -15,7 +15,7 @@
  * Memory layout (byte addresses given once by `setLayout`; the table descriptors are written by wasm-core.ts):
  *   desc + 128·t   table t (0 TCP, 1 other): idx, tup, fp, kind, state, flags, used, rev, rules, num (u32 addresses),
  *                  mask, nRules (D_* below)
- *   state          f64 clock (in/out), f64 time of the last record handled; u32 counters and scratch (S_* below)
+ *   state          f64 clock (in/out); u32 counters and scratch from byte 16 (S_* below)
  *   chunk input    offsets u32, capLens u32, wireLens u32, linkTypes u16, tsSec f64, tsNsec u32, shards u8, bytes
  *   chunk output   a VerdictBatch of CHUNK records (datapath/classify.ts layout), and the count log
  *   drop memo      64-byte slots (M_* below), and drops by reason (u32 × 256)
@@ -45,9 +45,8 @@ let memo: usize = 0;
 let memoMask: u32 = 0;
 let drops: usize = 0;
 
-// state block: f64 at 0 clock, 8 last time; u32 at 16.. counters (deltas since the caller last folded them)
+// state block: f64 at 0 clock (8 unused); u32 at 16.. counters (deltas since the caller last folded them)
 const S_CLOCK = 0;
-const S_LAST_TIME = 8;
 const S_REGRESSIONS = 16;
 const S_PACKETS = 20;
 const S_FORWARDED = 24;
@@ -289,7 +288,6 @@ function memoHit(i: u32, h: u32, fp: u32, src: u32, dst: u32, ports: u32, cls: u
   const dr: usize = drops + (<usize>(reason & 255) << 2);
   store<u32>(dr, load<u32>(dr) + 1);
   store<u32>(st + S_MEMO_HITS, load<u32>(st + S_MEMO_HITS) + 1);
-  store<f64>(st + S_LAST_TIME, n);
   return true;
 }
 
@@ -492,7 +490,6 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     store<u32>(st + S_LAST_TABLE, proto == 6 ? 0 : 1);
     store<u32>(st + S_LAST_ENTRY, e);
     store<u32>(st + S_LAST_KIND, kind);
-    store<f64>(st + S_LAST_TIME, n);
-  }
+    }
   return end;
 }

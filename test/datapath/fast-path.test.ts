@@ -6,33 +6,14 @@
  * per-rule hits and the same conntrack, entry by entry.
  */
 import t, { type Test } from 'tap';
-import { Readable } from 'node:stream';
 import { buildCluster } from '../../src/cluster/build.js';
 import type { Cluster } from '../../src/cluster/model.js';
-import { DEFAULT_SEMANTICS } from '../../src/core/options.js';
 import { Classifier, VerdictBatch, type ClassifierOptions } from '../../src/datapath/classify.js';
-import type { Snapshot } from '../../src/datapath/snapshot.js';
 import { benchCluster } from '../../src/gen/cluster.js';
-import { DEFAULT_TRAFFIC, Prng, generateTraffic, type TrafficOptions } from '../../src/gen/traffic.js';
+import { Prng, type TrafficOptions } from '../../src/gen/traffic.js';
 import { labFiles } from '../../src/lab/lab.js';
 import { loadManifests } from '../../src/manifests/index.js';
-import { compile } from '../../src/policy/compile.js';
-import { buildSnapshot } from '../../src/policy/snapshot.js';
-import { openCapture, type RecordBatch } from '../../src/sources/capture.js';
-
-async function capture(c: Cluster, over: Partial<TrafficOptions>): Promise<RecordBatch[]> {
-  const chunks: Buffer[] = [];
-  await generateTraffic(c, { ...DEFAULT_TRAFFIC, mix: { ...DEFAULT_TRAFFIC.mix }, ...over }, (ch) => {
-    chunks.push(Buffer.from(ch));
-  });
-  const batches: RecordBatch[] = [];
-  for await (const b of await openCapture(Readable.from([Buffer.concat(chunks)]), { maxBatch: 1024 })) batches.push(b);
-  return batches;
-}
-const snap = (c: Cluster, reevaluate: boolean, revision: number): Snapshot =>
-  buildSnapshot(compile(c, { semantics: { ...DEFAULT_SEMANTICS, onPolicyChange: reevaluate ? 'reevaluate' : 'keep' }, revision }), { shared: false });
-
-const COLS = ['egress', 'ingress', 'srcEp', 'dstEp', 'srcId', 'dstId', 'backend', 'reason', 'verdict', 'flags'] as const;
+import { RECORD_COLS, captureBatches, snapshotOf } from './traffic.js';
 
 interface Case {
   name: string;
@@ -47,9 +28,9 @@ interface Case {
 }
 
 async function check(t: Test, c: Case): Promise<void> {
-  const batches = await capture(c.cluster, c.traffic);
-  const s1 = snap(c.cluster, c.reevaluate, 1);
-  const s2 = c.other ? snap(c.other, c.reevaluate, 2) : s1;
+  const batches = await captureBatches(c.cluster, c.traffic);
+  const s1 = snapshotOf(c.cluster, c.reevaluate, 1);
+  const s2 = c.other ? snapshotOf(c.other, c.reevaluate, 2) : s1;
   const fast = new Classifier(s1, c.opts);
   const slow = new Classifier(s1, c.opts);
   const rng = new Prng(c.traffic.seed ?? 1);
@@ -77,7 +58,7 @@ async function check(t: Test, c: Case): Promise<void> {
       else fast.classify(lt, r.buf, off, cap, wire, a, i);
       slow.ct.timeNs = ts;
       slow.classify(lt, r.buf, off, cap, wire, b, i);
-      for (const col of COLS) {
+      for (const col of RECORD_COLS) {
         if (a[col][i] !== b[col][i] && diffs++ < 5) t.fail(`${c.name}: packet ${n + i}: ${col} fast ${a[col][i]} general ${b[col][i]}`);
       }
     }
@@ -128,8 +109,8 @@ const cases: Case[] = [
 for (const c of cases) {
   t.test(c.name, async (t) => {
     if (c.opts.decode?.verifyChecksums) {
-      const cl = new Classifier(snap(c.cluster, false, 1), c.opts);
-      const batches = await capture(c.cluster, c.traffic);
+      const cl = new Classifier(snapshotOf(c.cluster, false, 1), c.opts);
+      const batches = await captureBatches(c.cluster, c.traffic);
       const r = batches[0]!;
       let taken = 0;
       for (let i = 0; i < r.count; i++) if (cl.parseFast(r.linkTypes[i]!, r.buf, r.offsets[i]!, r.capLens[i]!, r.wireLens[i]!)) taken++;

@@ -9,38 +9,19 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { Readable } from 'node:stream';
 import { buildCluster } from '../../src/cluster/build.js';
 import type { Cluster } from '../../src/cluster/model.js';
-import { DEFAULT_SEMANTICS } from '../../src/core/options.js';
 import { Classifier, VerdictBatch, type ClassifierOptions } from '../../src/datapath/classify.js';
 import { Conntrack, CtTable } from '../../src/datapath/conntrack.js';
-import type { Snapshot } from '../../src/datapath/snapshot.js';
 import { Arena, CHUNK, FAST_SCRATCH_BYTES, fastModule } from '../../src/datapath/wasm-core.js';
 import { benchCluster } from '../../src/gen/cluster.js';
-import { DEFAULT_TRAFFIC, Prng, generateTraffic, type TrafficOptions } from '../../src/gen/traffic.js';
+import { Prng, type TrafficOptions } from '../../src/gen/traffic.js';
 import { labFiles } from '../../src/lab/lab.js';
 import { loadManifests } from '../../src/manifests/index.js';
-import { compile } from '../../src/policy/compile.js';
-import { buildSnapshot } from '../../src/policy/snapshot.js';
+import { defaultDecodeOptions } from '../../src/packet/options.js';
 import { shardBatch } from '../../src/workers/shard.js';
 import { ethernet, ipv4, tcp } from '../fixtures/captures/builders.js';
-import { defaultDecodeOptions } from '../../src/packet/options.js';
-import { openCapture, type RecordBatch } from '../../src/sources/capture.js';
-
-async function capture(c: Cluster, over: Partial<TrafficOptions>, maxBatch: number): Promise<RecordBatch[]> {
-  const chunks: Buffer[] = [];
-  await generateTraffic(c, { ...DEFAULT_TRAFFIC, mix: { ...DEFAULT_TRAFFIC.mix }, ...over }, (ch) => {
-    chunks.push(Buffer.from(ch));
-  });
-  const batches: RecordBatch[] = [];
-  for await (const b of await openCapture(Readable.from([Buffer.concat(chunks)]), { maxBatch })) batches.push(b);
-  return batches;
-}
-const snap = (c: Cluster, reevaluate: boolean, revision: number): Snapshot =>
-  buildSnapshot(compile(c, { semantics: { ...DEFAULT_SEMANTICS, onPolicyChange: reevaluate ? 'reevaluate' : 'keep' }, revision }), { shared: false });
-
-const COLS = ['egress', 'ingress', 'srcEp', 'dstEp', 'srcId', 'dstId', 'backend', 'reason', 'verdict', 'flags'] as const;
+import { RECORD_COLS, captureBatches, frameBatch, snapshotOf } from './traffic.js';
 
 interface Case {
   name: string;
@@ -78,9 +59,9 @@ function compare(t: Test, name: string, w: Classifier, p: Classifier): void {
 }
 
 async function check(t: Test, c: Case): Promise<void> {
-  const batches = await capture(c.cluster, c.traffic, c.maxBatch);
-  const s1 = snap(c.cluster, c.reevaluate, 1);
-  const s2 = c.other ? snap(c.other, c.reevaluate, 2) : s1;
+  const batches = await captureBatches(c.cluster, c.traffic, c.maxBatch);
+  const s1 = snapshotOf(c.cluster, c.reevaluate, 1);
+  const s2 = c.other ? snapshotOf(c.other, c.reevaluate, 2) : s1;
   const mk = (wasm: boolean): Classifier => new Classifier(s1, { ...c.opts, conntrack: { ...c.opts.conntrack, wasm } });
   const W = Array.from({ length: c.shards }, () => mk(true));
   const P = Array.from({ length: c.shards }, () => mk(false));
@@ -119,7 +100,7 @@ async function check(t: Test, c: Case): Promise<void> {
     for (let i = 0; i < r.count; i++) {
       const o = c.outStart + i;
       if (a.verdict[o] === 0) t.fail(`${c.name}: packet ${n + i} has no verdict`);
-      for (const col of COLS) {
+      for (const col of RECORD_COLS) {
         if (a[col][o] !== b[col][o] && diffs++ < 5) t.fail(`${c.name}: packet ${n + i}: ${col} wasm ${a[col][o]} typescript ${b[col][o]}`);
       }
     }
@@ -168,12 +149,12 @@ const cases: Case[] = [
 
 t.test('the module is built and is the default fast path', async (t) => {
   t.ok(fastModule(), 'dist/wasm/fast4.wasm loads (npm run build builds it)');
-  const c = new Classifier(snap(lab, false, 1));
+  const c = new Classifier(snapshotOf(lab, false, 1));
   t.equal(c.fastPath, 'wasm');
   t.ok(c.ct.arena, 'conntrack tables are in the module memory');
-  t.equal(new Classifier(snap(lab, false, 1), { conntrack: { wasm: false } }).fastPath, 'typescript', 'wasm: false');
+  t.equal(new Classifier(snapshotOf(lab, false, 1), { conntrack: { wasm: false } }).fastPath, 'typescript', 'wasm: false');
   t.equal(
-    new Classifier(snap(lab, false, 1), { decode: { ...defaultDecodeOptions, verifyChecksums: true } }).fastPath,
+    new Classifier(snapshotOf(lab, false, 1), { decode: { ...defaultDecodeOptions, verifyChecksums: true } }).fastPath,
     'typescript',
     '--verify-checksums needs the general path (the fast path does not verify)',
   );
@@ -196,7 +177,7 @@ t.test('the arena holds the tables and the fast path scratch exactly', async (t)
     const need = CtTable.arenaBytes(tcpMax, ruleRefs) + CtTable.arenaBytes(anyMax, ruleRefs) + Arena.size(8 * ct.timeouts.length) + FAST_SCRATCH_BYTES;
     t.ok(ct.arena!.buffer.byteLength >= need + 1024, 'reserved');
     t.equal(ct.arena!.used, 1024 + need - FAST_SCRATCH_BYTES, 'the tables take what arenaBytes says');
-    const c = new Classifier(snap(lab, false, 1), { conntrack: { tcpMax, anyMax, ruleRefs } });
+    const c = new Classifier(snapshotOf(lab, false, 1), { conntrack: { tcpMax, anyMax, ruleRefs } });
     t.equal(c.fastPath, 'wasm');
     t.equal(c.ct.arena!.used, 1024 + need, 'and the fast path the scratch it reserved');
   }
@@ -206,10 +187,12 @@ t.test('the arena holds the tables and the fast path scratch exactly', async (t)
 
 for (const c of cases) t.test(c.name, (t) => check(t, c));
 
+/** An Ethernet IPv4 TCP segment */
+const seg = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
+  ethernet(0x0800, ipv4({ src, dst, proto: 6 }, tcp({ sport, dport, flags })));
+
 t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the general path when out of state', async (t) => {
-  const open = snap(buildCluster([], {}).cluster, false, 1);
-  const seg = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
-    ethernet(0x0800, ipv4({ src, dst, proto: 6 }, tcp({ sport, dport, flags })));
+  const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
   const frames = [
     seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x02), // SYN: a new connection (general path)
     seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x12), // SYN+ACK from the client: out of state (general path, INVALID)
@@ -218,26 +201,15 @@ t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the ge
     seg('10.0.0.3', '10.0.0.4', 40001, 443, 0x10), // ACK of a connection seen mid-flow: picked up (general path)
     seg('10.0.0.3', '10.0.0.4', 40001, 443, 0x12), // SYN+ACK in the original direction of a picked-up entry (fast path)
   ];
-  const buf = new Uint8Array(frames.reduce((s, f) => s + f.length, 0));
-  const offsets = new Uint32Array(frames.length);
-  const capLens = new Uint32Array(frames.length);
-  let o = 0;
-  frames.forEach((f, i) => {
-    buf.set(f, o);
-    offsets[i] = o;
-    capLens[i] = f.length;
-    o += f.length;
-  });
+  const args = frameBatch(frames, 1_800_000_000);
   const n = frames.length;
-  const tsSec = Float64Array.from(frames, (_, i) => 1_800_000_000 + i);
-  const args = [buf, n, offsets, capLens, capLens.slice(), new Uint16Array(n).fill(1), tsSec, new Uint32Array(n)] as const;
   const w = new Classifier(open);
   const p = new Classifier(open, { conntrack: { wasm: false } });
   const a = new VerdictBatch(n);
   const b = new VerdictBatch(n);
   w.classifyBatch(...args, a);
   p.classifyBatch(...args, b);
-  for (const col of COLS) t.same([...a[col]], [...b[col]], col);
+  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], col);
   t.equal(w.fastPathPackets, 3, 'the server SYN+ACK, the ACK and the picked-up SYN+ACK took the fast path');
   t.equal(w.ct.stats().tcp.invalid, 1, 'the client SYN+ACK was out of state');
   compare(t, 'SYN+ACK', w, p);
@@ -246,12 +218,10 @@ t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the ge
 
 t.test('drop memo: by tuple and class, replaced by a newer drop, forgotten with the snapshot', async (t) => {
   const step4 = buildCluster((await loadManifests(labFiles(4), {})).objects, {}).cluster;
-  const s4 = snap(step4, false, 4);
-  const s1 = snap(buildCluster([], {}).cluster, false, 5);
+  const s4 = snapshotOf(step4, false, 4);
+  const s1 = snapshotOf(buildCluster([], {}).cluster, false, 5);
   const debug = step4.pods.find((p) => p.namespace === 'prod-nginx' && p.name === 'debug')!.ips[0]!;
   const nginx = step4.pods.find((p) => p.labels['app'] === 'nginx')!.ips[0]!;
-  const seg = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
-    ethernet(0x0800, ipv4({ src, dst, proto: 6 }, tcp({ sport, dport, flags })));
   // nginx may not open connections to debug (its egress allows only DNS)
   const denied = (flags: number, sport = 43000) => seg(nginx, debug, sport, 80, flags);
   const batches: Uint8Array[][] = [
@@ -267,25 +237,15 @@ t.test('drop memo: by tuple and class, replaced by a newer drop, forgotten with 
       w.setSnapshot(s1);
       p.setSnapshot(s1);
     }
-    const buf = new Uint8Array(frames.reduce((s, f) => s + f.length, 0));
     const n = frames.length;
-    const offsets = new Uint32Array(n);
-    const capLens = new Uint32Array(n);
-    let o = 0;
-    frames.forEach((f, i) => {
-      buf.set(f, o);
-      offsets[i] = o;
-      capLens[i] = f.length;
-      o += f.length;
-    });
-    const tsSec = Float64Array.from(frames, () => sec++);
-    const args = [buf, n, offsets, capLens, capLens.slice(), new Uint16Array(n).fill(1), tsSec, new Uint32Array(n)] as const;
+    const args = frameBatch(frames, sec);
+    sec += n;
     const a = new VerdictBatch(n);
     const b = new VerdictBatch(n);
     // one record at a time as well as whole batches: the memo must not depend on batching
     w.classifyBatch(...args, a);
     p.classifyBatch(...args, b);
-    for (const col of COLS) t.same([...a[col]], [...b[col]], `batch ${bi}: ${col}`);
+    for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `batch ${bi}: ${col}`);
     memoAfter.push(w.dropMemoHits);
   }
   // batch 0: ACK (general, memoized as mid-flow), ACK and PSH+ACK (memo), SYN (general: another class; replaces the
