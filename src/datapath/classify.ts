@@ -33,7 +33,6 @@ import { FragResult, FragmentTable } from './fragments.js';
 import { LOOKUP_NOT_ISOLATED } from './policy-map.js';
 import { SemanticsBits, type Snapshot } from './snapshot.js';
 import { VerdictCache } from './verdict-cache.js';
-import { tupleHashI } from './flow-hash.js';
 import { CHUNK, CHUNK_BYTES, FastCore, HEADER_BYTES, type FastCounters } from './wasm-core.js';
 
 /** Verdict of a packet (Hubble's numbers: FORWARDED 1, DROPPED 2). */
@@ -242,6 +241,7 @@ export class Classifier {
     if (arena !== null && !this.decodeOpts.verifyChecksums) {
       this.core = new FastCore(arena, this.ct.tcp, this.ct.other, this.ct.timeouts, ForwardReason.ESTABLISHED, ForwardReason.REPLY);
       this.coreOut = new VerdictBatch(CHUNK, this.core.outBuffer, this.core.outOffset);
+      this.core.revision = snapshot.revision;
     } else {
       this.core = null;
       this.coreOut = null;
@@ -252,7 +252,7 @@ export class Classifier {
   private readonly core: FastCore | null;
   /** the chunk's records in the module's memory (FastCore's VerdictBatch) */
   private readonly coreOut: VerdictBatch | null;
-  /** packets the WebAssembly fast path classified, drop-memo hits included (all are also in {@link counters}) */
+  /** packets the WebAssembly fast path classified, decision-memo hits included (all are also in {@link counters}) */
   fastPathPackets = 0;
   private readonly fastCounters: FastCounters = {
     regressions: 0,
@@ -268,10 +268,20 @@ export class Classifier {
     pickups: 0,
     missesTcp: 0,
     missesOther: 0,
+    createsTcp: 0,
+    createsOther: 0,
   };
-  /** packets whose policy drop the fast path's drop memo gave (src/wasm/fast4.ts memoHit; no verdict-cache lookup) */
+  /**
+   * packets whose policy drop the fast path's decision memo gave (src/wasm/fast4.ts memoDrop; no verdict-cache
+   * lookup)
+   */
   dropMemoHits = 0;
-  /** set by the general path when the record it wrote is a policy drop the drop memo may keep */
+  /**
+   * first packets of connections the fast path created from the decision memo (src/wasm/fast4.ts memoCreate; no
+   * verdict-cache lookup)
+   */
+  createMemoHits = 0;
+  /** set by the general path when the record it wrote is a decision the decision memo may keep */
   private memoCandidate = false;
 
   get snapshot(): Snapshot {
@@ -287,8 +297,11 @@ export class Classifier {
     this.snap = s;
     this.entryPackets = new Float64Array(s.policy.entryRow.length);
     this.entryBytes = new Float64Array(s.policy.entryRow.length);
-    // a memoized drop holds the old snapshot's decision
-    this.core?.clearMemo();
+    // a memoized decision is the old snapshot's; new entries carry the new revision
+    if (this.core !== null) {
+      this.core.clearMemo();
+      this.core.revision = s.revision;
+    }
   }
 
   /** Classifies every record of a batch (offsets into `buf`) into `out`. */
@@ -475,6 +488,9 @@ export class Classifier {
     const f = core.takeCounters(this.fastCounters);
     this.fastPathPackets += f.packets;
     this.dropMemoHits += f.memoHits;
+    this.createMemoHits += f.createsTcp + f.createsOther;
+    ct.tcp.createdCount += f.createsTcp;
+    ct.other.createdCount += f.createsOther;
     this.counters.packets += f.packets;
     this.counters.forwarded += f.forwarded;
     this.counters.established += f.established;
@@ -493,14 +509,13 @@ export class Classifier {
     return mine;
   }
 
-  /** Keeps the policy drop the general path just wrote at record `i` of the chunk in the drop memo. */
+  /** Keeps the decision the general path just wrote at record `i` of the chunk in the decision memo. */
   private memoize(core: FastCore, co: VerdictBatch, i: number): void {
     const k = this.key;
     const fp = (4 << 8) | k.proto;
     const ports = ((k.sport & 0xffff) << 16) | (k.dport & 0xffff);
-    const h = tupleHashI(fp, 0, 0, 0, k.src3 | 0, 0, 0, 0, k.dst3 | 0, ports);
     const cls = k.proto === 6 ? ((k.tcpFlags & 0x12) === 0x02 ? 0 : 1) : 2;
-    core.memoInsert(h, fp, cls, k.src3, k.dst3, ports, co, i);
+    core.memoInsert(fp, cls, k.src3, k.dst3, ports, co, i, co.verdict[i]!);
   }
 
   /** The per-rule counters of the established packets the fast path classified (its count log). */
@@ -641,13 +656,16 @@ export class Classifier {
       } else dd = decide(s, k, this.d, this.vc);
     }
     this.explainInto(out, i, dd);
+    // the decision memo (src/wasm/fast4.ts memoFind) may give this decision to the next first packets of the same
+    // source, destination, protocol, destination port and class: only when the record depends on nothing else (IPv4
+    // TCP/UDP, whole, unfragmented, one decision in the packet's direction)
+    const memoizable = k.family === 4 && (k.proto === 6 || k.proto === 17) && k.frag === 0 && k.truncated === 0 && k.innerFamily === 0 && !reversed;
     if (dd.verdict === Verdict.DROP) {
-      // the drop memo (wasm-core.ts) may give this record to the next packets of the tuple and class: only when it
-      // depends on nothing else (IPv4 TCP/UDP, whole, unfragmented, one decision in the packet's direction)
-      this.memoCandidate =
-        k.family === 4 && (k.proto === 6 || k.proto === 17) && k.frag === 0 && k.truncated === 0 && k.innerFamily === 0 && !reversed && (r === CtResult.MISS || this.pickup === 1);
+      this.memoCandidate = memoizable && (r === CtResult.MISS || this.pickup === 1);
       return this.dropped(out, i, dd.reason);
     }
+    // an allowed connection, which the fast path creates from the memo: only a bare SYN or UDP, and without NAT
+    this.memoCandidate = memoizable && r === CtResult.MISS && dd.backend < 0;
     let nat: CtNat | null = null;
     if (dd.backend >= 0 && !reversed) {
       nat = this.nat;

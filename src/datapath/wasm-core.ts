@@ -6,7 +6,8 @@
  *                                                    ├── the timeout table
  *                                                    └── FAST_SCRATCH_BYTES for the FastCore below
  *   Classifier ── FastCore: the instance + its chunk buffers (record columns, bytes, a VerdictBatch, state, log)
- *                 and the drop memo (policy drops of IPv4 TCP/UDP tuples, given again to their next packets)
+ *                 and the decision memo (the general path's decisions for IPv4 TCP/UDP first packets, given again
+ *                 to the next first packets from the same source to the same destination and port)
  *
  * Why: the established-connection path is most packets of a replay; in TypeScript it costs ~200 ns a packet (V8's
  * code around a handful of memory accesses), in WebAssembly ~60. Both sides use the same tables, so the TypeScript
@@ -95,7 +96,7 @@ export const CHUNK_BYTES = 1 << 20;
 export const HEADER_BYTES = 48;
 const DESC_BYTES = 256;
 const STATE_BYTES = 128;
-/** slots of the drop memo (src/wasm/fast4.ts memoHit), 64 bytes each */
+/** slots of the decision memo (src/wasm/fast4.ts memoFind), 64 bytes each */
 export const MEMO_SLOTS = 32768;
 const LOG_BYTES = CHUNK * 12;
 /** VerdictBatch.bytes(CHUNK) (datapath/classify.ts: 32 bytes a record) */
@@ -125,6 +126,9 @@ const S_EVALUATIONS = 18;
 const S_PICKUPS = 19;
 const S_MISSES_TCP = 20;
 const S_MISSES_OTHER = 21;
+const S_CREATES_TCP = 22;
+const S_CREATES_OTHER = 23;
+const S_REVISION = 24;
 
 /** The record columns memoInsert reads (datapath/classify.ts VerdictBatch). */
 export interface VerdictBatchLike {
@@ -152,6 +156,11 @@ export interface FastTable {
     rev: Uint32Array;
     rules: Uint32Array;
     num: Float64Array;
+    verdict: Uint8Array;
+    recHash: Int32Array;
+    free: Int32Array;
+    meta: Int32Array;
+    capacity: number;
     mask: number;
     nRules: number;
   };
@@ -172,6 +181,9 @@ export interface FastCounters {
   pickups: number;
   missesTcp: number;
   missesOther: number;
+  /** connections the module created from the decision memo, in each table */
+  createsTcp: number;
+  createsOther: number;
 }
 
 /**
@@ -221,6 +233,8 @@ export class FastCore {
     this.outOffset = arena.alloc(OUT_BYTES);
     this.log = arena.int32(LOG_BYTES / 4);
     this.memo32 = arena.uint32(MEMO_SLOTS * 16);
+    // read before it is written: see CtTable's index
+    for (let i = 0; i < this.memo32.length; i += 1024) this.memo32[i] = 0;
     this.memo16 = new Uint16Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 32);
     this.memo8 = new Uint8Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 64);
     this.drops = arena.uint32(256);
@@ -239,7 +253,12 @@ export class FastCore {
       desc[o + 9] = l.num.byteOffset;
       desc[o + 10] = l.mask;
       desc[o + 11] = l.nRules;
-      for (const a of [l.idx, l.tup, l.fp, l.kind, l.state, l.flags, l.used, l.rev, l.rules, l.num]) {
+      desc[o + 12] = l.verdict.byteOffset;
+      desc[o + 13] = l.recHash.byteOffset;
+      desc[o + 14] = l.free.byteOffset;
+      desc[o + 15] = l.meta.byteOffset;
+      desc[o + 16] = l.capacity;
+      for (const a of [l.idx, l.tup, l.fp, l.kind, l.state, l.flags, l.used, l.rev, l.rules, l.num, l.verdict, l.recHash, l.free, l.meta]) {
         if (a.buffer !== arena.buffer) throw new Error('FastCore: a table array is not in the arena');
       }
     }
@@ -320,9 +339,16 @@ export class FastCore {
     into.pickups = u[S_PICKUPS]!;
     into.missesTcp = u[S_MISSES_TCP]!;
     into.missesOther = u[S_MISSES_OTHER]!;
+    into.createsTcp = u[S_CREATES_TCP]!;
+    into.createsOther = u[S_CREATES_OTHER]!;
     for (let k = S_REGRESSIONS; k <= S_HITS_OTHER; k++) u[k] = 0;
-    for (let k = S_MEMO_HITS; k <= S_MISSES_OTHER; k++) u[k] = 0;
+    for (let k = S_MEMO_HITS; k <= S_CREATES_OTHER; k++) u[k] = 0;
     return into;
+  }
+
+  /** The snapshot revision the module stamps on the entries it creates. */
+  set revision(r: number) {
+    this.u32[S_REVISION] = r >>> 0;
   }
 
   /** Adds the memo hits' drops by reason to `into` and resets them. */
@@ -336,17 +362,20 @@ export class FastCore {
   }
 
   /**
-   * Memoizes a policy drop (see src/wasm/fast4.ts memoHit): the packet's IPv4 tuple (`fp` = 4 << 8 | proto, address
-   * words and ports word as uint32, `hash` its conntrack tuple hash), its class (0 bare SYN, 1 other TCP, 2 UDP) and
-   * record `i` of `rec`. A slot holds one tuple: a newer drop replaces it.
+   * Memoizes the general path's decision for a connection's first packet (see src/wasm/fast4.ts memoFind): the
+   * packet's IPv4 tuple (`fp` = 4 << 8 | proto, address words and ports word as uint32), its class (0 bare SYN, 1
+   * other TCP, 2 UDP) and record `i` of `rec` — a drop, or a new connection allowed without NAT. The key leaves the
+   * source port out unless the record has a Service backend (chosen by a hash of the whole tuple). A slot holds one
+   * key: a newer decision replaces it.
    */
-  memoInsert(hash: number, fp: number, cls: number, src: number, dst: number, ports: number, rec: VerdictBatchLike, i: number): void {
-    const m = (hash & (MEMO_SLOTS - 1)) * 16;
+  memoInsert(fp: number, cls: number, src: number, dst: number, ports: number, rec: VerdictBatchLike, i: number, verdict: number): void {
+    const bySport = rec.backend[i]! >= 0;
+    const m = (memoHash(fp, cls, src, dst, ports & 0xffff) & (MEMO_SLOTS - 1)) * 16;
     const w = this.memo32;
-    w[m] = (fp | (cls << 16) | 0x80000000) >>> 0;
+    w[m] = (fp | (cls << 16) | (bySport ? MEMO_BY_SPORT : 0) | MEMO_VALID) >>> 0;
     w[m + 1] = src >>> 0;
     w[m + 2] = dst >>> 0;
-    w[m + 3] = ports >>> 0;
+    w[m + 3] = (bySport ? ports : ports & 0xffff) >>> 0;
     w[m + 4] = rec.egress[i]! >>> 0;
     w[m + 5] = rec.ingress[i]! >>> 0;
     w[m + 6] = rec.srcEp[i]! >>> 0;
@@ -356,10 +385,38 @@ export class FastCore {
     w[m + 10] = rec.backend[i]! >>> 0;
     this.memo16[m * 2 + 22] = rec.reason[i]!;
     this.memo8[m * 4 + 46] = rec.flags[i]!;
+    this.memo8[m * 4 + 47] = verdict;
   }
 
-  /** Forgets every memoized drop (the snapshot changed). */
+  /** Forgets every memoized decision (the snapshot changed). */
   clearMemo(): void {
     this.memo32.fill(0);
   }
+}
+
+const MEMO_VALID = 0x80000000;
+const MEMO_BY_SPORT = 0x40000000;
+
+/** murmur3's 32-bit mixing step (src/wasm/fast4.ts mix) */
+function mix(h: number, w: number): number {
+  let k = Math.imul(w, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** The decision memo's slot hash of (fp, class, source, destination, destination port) (src/wasm/fast4.ts memoHash). */
+export function memoHash(fp: number, cls: number, src: number, dst: number, dport: number): number {
+  let h = mix(0x6d656d6f, fp | (cls << 16));
+  h = mix(h, src | 0);
+  h = mix(h, dst | 0);
+  h = mix(h, dport);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

@@ -218,8 +218,9 @@ export function metricsText(st: ReplayStats, c: Compiled, s: ReplaySummary): str
     [{ result: 'stale' }, sum((w) => w.verdictCache.stale)],
   ]);
   metric('kpf_fast_path_packets_total', 'counter', 'Packets classified by the WebAssembly fast path, by kind.', [
-    [{ kind: 'established' }, sum((w) => w.fastPath.packets - w.fastPath.dropMemoHits)],
+    [{ kind: 'established' }, sum((w) => w.fastPath.packets - w.fastPath.dropMemoHits - w.fastPath.createMemoHits)],
     [{ kind: 'drop_memo' }, sum((w) => w.fastPath.dropMemoHits)],
+    [{ kind: 'new_memo' }, sum((w) => w.fastPath.createMemoHits)],
   ]);
   metric('kpf_policy_revision', 'gauge', 'Policy revision in force.', [[{}, c.revision]]);
   metric('kpf_policies', 'gauge', 'NetworkPolicies compiled.', [[{}, c.policies.length]]);

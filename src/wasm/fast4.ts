@@ -9,16 +9,17 @@
  * that CtTable.lookup accepts) — and returns the index of the first record it declines (or `end`), having changed
  * nothing for that record. The caller classifies that record on the general path and calls `run` again from the next
  * one. Declining is always allowed: by contract the fast path gives exactly what the general path would, so it may
- * leave any case to it. A record with no conntrack entry may instead be a repeat of a policy drop the general path
- * memoized (`memoHit`, the drop memo).
+ * leave any case to it. A record with no conntrack entry may instead repeat a decision the general path memoized
+ * (`memoFind`, the decision memo): a policy drop (`memoDrop`), or a new connection allowed without NAT, which is
+ * created here (`memoCreate`).
  *
  * Memory layout (byte addresses given once by `setLayout`; the table descriptors are written by wasm-core.ts):
  *   desc + 128·t   table t (0 TCP, 1 other): idx, tup, fp, kind, state, flags, used, rev, rules, num (u32 addresses),
- *                  mask, nRules (D_* below)
+ *                  mask, nRules, then verdict, recHash, free, meta (addresses) and capacity (D_* below)
  *   state          f64 clock (in/out); u32 counters and scratch from byte 16 (S_* below)
  *   chunk input    offsets u32, capLens u32, wireLens u32, linkTypes u16, tsSec f64, tsNsec u32, shards u8, bytes
  *   chunk output   a VerdictBatch of CHUNK records (datapath/classify.ts layout), and the count log
- *   drop memo      64-byte slots (M_* below), and drops by reason (u32 × 256)
+ *   decision memo  64-byte slots (M_* below), and the memo's drops by reason (u32 × 256)
  * The constants copied from the TypeScript side (conntrack states, flags, timeout classes, layouts) are not checked
  * one by one: test/datapath/wasm-core.test.ts compares every record, counter and conntrack entry of this path with
  * the TypeScript classifier's over generated traffic, and a wrong constant shows there.
@@ -66,6 +67,10 @@ const S_EVALUATIONS = 72;
 const S_PICKUPS = 76;
 const S_MISSES_TCP = 80;
 const S_MISSES_OTHER = 84;
+// from the decision memo: connections created, by table; the revision they are stamped with (set by the caller)
+const S_CREATES_TCP = 88;
+const S_CREATES_OTHER = 92;
+const S_REVISION = 96;
 
 // table descriptor words
 const D_IDX = 0;
@@ -80,6 +85,15 @@ const D_RULES = 32;
 const D_NUM = 36;
 const D_MASK = 40;
 const D_NRULES = 44;
+const D_VERDICT = 48;
+const D_RECHASH = 52;
+const D_FREE = 56;
+const D_META = 60;
+const D_CAPACITY = 64;
+// CtTable.meta words (byte offsets): entries on the free list, first never-used entry, live entries
+const MT_FREE_TOP: usize = 0;
+const MT_FRESH: usize = 4;
+const MT_ENTRIES: usize = 8;
 
 // conntrack (datapath/conntrack.ts)
 const STRIDE_BYTES: usize = 80; // 20 u32 words per entry
@@ -112,7 +126,12 @@ const TCP_CLOSE_WAIT: u32 = 5;
 const TCP_LAST_ACK: u32 = 6;
 const TCP_TIME_WAIT: u32 = 7;
 const TCP_CLOSE: u32 = 8;
+const UDP_UNREPLIED: u32 = 1;
 const UDP_STREAM: u32 = 2;
+const K_ORIG: u32 = 0;
+const K_REPLY: u32 = 1;
+/** Conntrack.fastHits kind of a created entry (conntrack.ts FAST_CREATED) */
+const KIND_CREATED: u32 = 4;
 // timeout classes (datapath/ct-timeouts.ts)
 const TO_TCP_SYN_SENT: usize = 0;
 const TO_TCP_SYN_RECV: usize = 1;
@@ -130,21 +149,26 @@ const TCP_FAST: u64 = (1 << 0x10) | (1 << 0x30) | (1 << 0x11) | (1 << 0x31) | (1
 /** every valid combination (conntrack.ts TCP_VALID): the above, SYN, SYN+URG and SYN+ACK */
 const TCP_VALID: u64 = TCP_FAST | (1 << 0x02) | (1 << 0x22) | (1 << 0x12);
 const SEED_TUPLE: u32 = 0x6b706674;
+const SEED_MEMO: u32 = 0x6d656d6f;
 const MAX_TRUSTED_WIRE_LEN: u32 = 262144;
 const REF_BIAS: u32 = 3;
 const FLAG_REPLY: u8 = 1;
 const VERDICT_FORWARDED: u8 = 1;
 const VERDICT_DROPPED: u8 = 2;
-// drop memo slot (64 bytes): u32 key (fp | class << 16 | 1 << 31), src, dst, ports; the record: egress, ingress,
-// srcEp, dstEp, srcId, dstId, backend (32-bit), reason u16 at 44, flags u8 at 46
+// decision memo slot (64 bytes): u32 key (fp | class << 16 | by-sport 1 << 30 | valid 1 << 31), src, dst, ports (the
+// whole word when by sport, else the destination port); the record: egress, ingress, srcEp, dstEp, srcId, dstId,
+// backend (32-bit), reason u16 at 44, flags u8 at 46, verdict u8 at 47
 const M_KEY: usize = 0;
 const M_SRC: usize = 4;
 const M_DST: usize = 8;
 const M_PORTS: usize = 12;
 const M_EGRESS: usize = 16;
+const M_INGRESS: usize = 20;
 const M_REASON: usize = 44;
 const M_FLAGS: usize = 46;
+const M_VERDICT: usize = 47;
 const M_VALID: u32 = 0x80000000;
+const M_BY_SPORT: u32 = 0x40000000;
 
 export function setLayout(
   descAt: usize,
@@ -242,31 +266,82 @@ export function setLayout(
   );
 }
 
+/** tupleHashI of the IPv4 tuple (fp, src, dst, ports) (CtTable.find's hash) */
+@inline function tupleHash(fp: u32, src: u32, dst: u32, ports: u32): u32 {
+  let h = mix(SEED_TUPLE, fp);
+  h = mix(h, src);
+  h = mix(h, dst);
+  h = mix(h, ports);
+  return fmix(h);
+}
+
+/** The index record of table d holding the IPv4 tuple with hash h: (entry << 2 | kind) + 1, or 0 (CtTable.find). */
+function probe(d: usize, h: u32, fp: u32, src: u32, dst: u32, ports: u32): u32 {
+  const idx: usize = <usize>load<u32>(d + D_IDX);
+  const mask = load<u32>(d + D_MASK);
+  let j = h & mask;
+  while (true) {
+    const slot: usize = idx + (<usize>j << 3);
+    const r1 = load<u32>(slot);
+    if (r1 == 0) return 0;
+    if (load<u32>(slot, 4) == h) {
+      const r = r1 - 1;
+      if (matches(d, r >> 2, r & 3, fp, src, dst, ports)) return r1;
+    }
+    j = (j + 1) & mask;
+  }
+}
+
+/** Adds index record `ref` with hash h to table d (CtTable.idxInsert; the index is never full: load <= 0.5). */
+@inline function idxInsert(d: usize, h: u32, ref: u32): void {
+  const idx: usize = <usize>load<u32>(d + D_IDX);
+  const mask = load<u32>(d + D_MASK);
+  let j = h & mask;
+  while (load<u32>(idx + (<usize>j << 3)) != 0) j = (j + 1) & mask;
+  const slot: usize = idx + (<usize>j << 3);
+  store<u32>(slot, ref + 1);
+  store<u32>(slot, h, 4);
+}
+
 /**
- * The drop memo: a direct-mapped table of the records the general path gave to packets of connections it denied —
- * IPv4 TCP/UDP, no conntrack entry, decided and dropped by policy (Classifier.classifyDecoded). Such a record depends
- * only on the tuple, on whether the packet could open a connection (`cls`: 0 a bare SYN, 1 any other valid TCP
- * packet, a mid-flow pickup, 2 UDP) and on the snapshot (the caller clears the memo when it changes). A packet of the
- * same tuple and class with, still, no conntrack entry gets the memoized record and the same counters and conntrack
- * effects as the general path: a missed lookup, a policy evaluation, a drop. Only the verdict cache is not consulted
- * (its lookups are counted as memo hits instead).
+ * The decision memo: a direct-mapped table of the general path's decisions for the first packet of IPv4 TCP/UDP
+ * connections (Classifier.classifyDecoded) — policy drops, and new connections allowed without NAT. A decision
+ * depends only on the source, the destination, the protocol and destination port, on whether the packet could open a
+ * connection (`cls`: 0 a bare SYN, 1 any other valid TCP packet, a mid-flow pickup, 2 UDP) and on the snapshot (the
+ * caller clears the memo when it changes) — and on the source port too when a Service backend was chosen (by a hash
+ * of the whole tuple), and such keys hold the whole ports word. Returns the slot holding the packet's key, or 0.
  */
-function memoHit(i: u32, h: u32, fp: u32, src: u32, dst: u32, ports: u32, cls: u32): bool {
+function memoFind(fp: u32, cls: u32, src: u32, dst: u32, ports: u32): usize {
+  let h = mix(SEED_MEMO, fp | (cls << 16));
+  h = mix(h, src);
+  h = mix(h, dst);
+  h = mix(h, ports & 0xffff);
+  h = fmix(h);
   const m: usize = memo + (<usize>(h & memoMask) << 6);
-  if (load<u32>(m, M_KEY) != (fp | (cls << 16) | M_VALID) || load<u32>(m, M_SRC) != src || load<u32>(m, M_DST) != dst || load<u32>(m, M_PORTS) != ports) return false;
+  const key = load<u32>(m, M_KEY);
+  if ((key & ~M_BY_SPORT) != (fp | (cls << 16) | M_VALID) || load<u32>(m, M_SRC) != src || load<u32>(m, M_DST) != dst) return 0;
+  if (load<u32>(m, M_PORTS) != ((key & M_BY_SPORT) != 0 ? ports : ports & 0xffff)) return 0;
+  return m;
+}
+
+/**
+ * Conntrack.lookup's effects for a packet with no entry: the clock, a lookup and a miss in table d's counters.
+ * Returns the packet's time (ns).
+ */
+@inline function missedLookup(i: u32, tcp: bool): f64 {
   const n: f64 = load<f64>(inSec + (<usize>i << 3)) * 1e9 + <f64>load<u32>(inNsec + (<usize>i << 2));
-  // Conntrack.lookup: the clock, a lookup and a miss
   const clock = load<f64>(st + S_CLOCK);
   if (n < clock) store<u32>(st + S_REGRESSIONS, load<u32>(st + S_REGRESSIONS) + 1);
   else store<f64>(st + S_CLOCK, n);
-  // the scratch a missed lookup leaves (S_LAST_ENTRY all ones: no entry)
   store<u32>(st + S_TICKED, 1);
-  store<u32>(st + S_LAST_TABLE, fp == ((4 << 8) | 6) ? 0 : 1);
-  store<u32>(st + S_LAST_ENTRY, 0xffffffff);
-  store<u32>(st + S_LAST_KIND, 0);
-  const misses: usize = fp == ((4 << 8) | 6) ? S_MISSES_TCP : S_MISSES_OTHER;
+  store<u32>(st + S_LAST_TABLE, tcp ? 0 : 1);
+  const misses: usize = tcp ? S_MISSES_TCP : S_MISSES_OTHER;
   store<u32>(st + misses, load<u32>(st + misses) + 1);
-  // the record
+  return n;
+}
+
+/** Record i from memo slot m (egress … backend, the reason and the flags) with `verdict`. */
+@inline function memoRecord(i: u32, m: usize, verdict: u8): void {
   const C = <usize>chunk;
   const ii = <usize>i;
   store<i32>(outBase + (ii << 2), load<i32>(m, M_EGRESS));
@@ -276,11 +351,23 @@ function memoHit(i: u32, h: u32, fp: u32, src: u32, dst: u32, ports: u32, cls: u
   store<u32>(outBase + 16 * C + (ii << 2), load<u32>(m, M_EGRESS + 16));
   store<u32>(outBase + 20 * C + (ii << 2), load<u32>(m, M_EGRESS + 20));
   store<i32>(outBase + 24 * C + (ii << 2), load<i32>(m, M_EGRESS + 24));
-  const reason = load<u16>(m, M_REASON);
-  store<u16>(outBase + 28 * C + (ii << 1), reason);
-  store<u8>(outBase + 30 * C + ii, VERDICT_DROPPED);
+  store<u16>(outBase + 28 * C + (ii << 1), load<u16>(m, M_REASON));
+  store<u8>(outBase + 30 * C + ii, verdict);
   store<u8>(outBase + 31 * C + ii, load<u8>(m, M_FLAGS));
-  // the classifier's counters
+}
+
+/**
+ * A packet with no conntrack entry whose memoized decision (slot m) is a drop: the same record, counters and conntrack
+ * effects as the general path — a missed lookup, a policy evaluation, a drop. Only the verdict cache is not consulted
+ * (its lookups are counted as memo hits instead).
+ */
+function memoDrop(i: u32, m: usize, tcp: bool, cls: u32): void {
+  missedLookup(i, tcp);
+  // the scratch a missed lookup leaves (S_LAST_ENTRY all ones: no entry)
+  store<u32>(st + S_LAST_ENTRY, 0xffffffff);
+  store<u32>(st + S_LAST_KIND, 0);
+  memoRecord(i, m, VERDICT_DROPPED);
+  const reason = load<u16>(m, M_REASON);
   store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
   store<u32>(st + S_DROPPED, load<u32>(st + S_DROPPED) + 1);
   store<u32>(st + S_EVALUATIONS, load<u32>(st + S_EVALUATIONS) + 1);
@@ -288,6 +375,95 @@ function memoHit(i: u32, h: u32, fp: u32, src: u32, dst: u32, ports: u32, cls: u
   const dr: usize = drops + (<usize>(reason & 255) << 2);
   store<u32>(dr, load<u32>(dr) + 1);
   store<u32>(st + S_MEMO_HITS, load<u32>(st + S_MEMO_HITS) + 1);
+}
+
+/**
+ * A bare SYN or a UDP packet with no conntrack entry whose memoized decision (slot m) allows a new connection without
+ * NAT: CtTable.create and its first CtTable.account, in table d, for the tuple (fp, src, dst, ports) of hash hO, and
+ * the general path's record and counters. Declines (false, nothing changed) when the table is full (create would
+ * evict). CtTable.create also removes entries holding the new reply tuple, but there is none: every entry's tuples
+ * come in reverse pairs (reply/original, and translated/untranslated with NAT), so an entry holding the reverse of
+ * the packet's tuple holds the packet's tuple too, and the lookup found none.
+ */
+function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst: u32, ports: u32, tcp: bool, tot: u32): bool {
+  const rports = (ports << 16) | (ports >> 16);
+  const meta: usize = <usize>load<u32>(d + D_META);
+  const freeTop = load<u32>(meta + MT_FREE_TOP);
+  const fresh = load<u32>(meta + MT_FRESH);
+  if (freeTop == 0 && fresh == load<u32>(d + D_CAPACITY)) return false;
+  // ---- ours from here on: Conntrack.lookup's miss, then create at the clock (Conntrack.setTime)
+  missedLookup(i, tcp);
+  const now = load<f64>(st + S_CLOCK);
+  let e: u32;
+  if (freeTop > 0) {
+    e = load<u32>(<usize>load<u32>(d + D_FREE) + (<usize>(freeTop - 1) << 2));
+    store<u32>(meta + MT_FREE_TOP, freeTop - 1);
+  } else {
+    e = fresh;
+    store<u32>(meta + MT_FRESH, fresh + 1);
+  }
+  const ee = <usize>e;
+  // the tuples: original (src → dst, ports), reply (dst → src, ports swapped); no translation
+  const o: usize = <usize>load<u32>(d + D_TUP) + ee * STRIDE_BYTES;
+  memory.fill(o, 0, STRIDE_BYTES);
+  store<u32>(o + O_OSRC, src, 12);
+  store<u32>(o + O_ODST, dst, 12);
+  store<u32>(o + O_OPORTS, ports);
+  store<u32>(o + O_RSRC, dst, 12);
+  store<u32>(o + O_RDST, src, 12);
+  store<u32>(o + O_RPORTS, rports);
+  store<u32>(o + O_XPORTS, ports);
+  store<u32>(o + O_UPORTS, rports);
+  store<u16>(<usize>load<u32>(d + D_FP) + (ee << 1), <u16>fp);
+  store<u8>(<usize>load<u32>(d + D_KIND) + ee, tcp ? <u8>KIND_TCP : <u8>KIND_UDP);
+  store<u8>(<usize>load<u32>(d + D_USED) + ee, 1);
+  store<u8>(<usize>load<u32>(d + D_VERDICT) + ee, VERDICT_FORWARDED);
+  store<u32>(<usize>load<u32>(d + D_REV) + (ee << 2), load<u32>(st + S_REVISION));
+  const eg = load<i32>(m, M_EGRESS);
+  const ing = load<i32>(m, M_INGRESS);
+  const nRules = load<u32>(d + D_NRULES);
+  const rules: usize = <usize>load<u32>(d + D_RULES) + ee * <usize>nRules * 4;
+  memory.fill(rules, 0, <usize>nRules * 4);
+  if (nRules > 0) store<u32>(rules, <u32>(eg + <i32>REF_BIAS));
+  if (nRules > 1) store<u32>(rules, <u32>(ing + <i32>REF_BIAS), 4);
+  // the numbers, with the first packet accounted (original direction)
+  const num: usize = <usize>load<u32>(d + D_NUM) + ee * NUM_BYTES;
+  store<f64>(num, now, 8);
+  store<f64>(num, 1, 16);
+  store<f64>(num, 0, 24);
+  store<f64>(num, <f64>tot, 32);
+  store<f64>(num, 0, 40);
+  store<f64>(num, now, 48);
+  // the state: a bare SYN opens (SYN_SENT, and the SYN changes nothing), UDP is unreplied
+  store<u8>(<usize>load<u32>(d + D_STATE) + ee, tcp ? <u8>TCP_SYN_SENT : <u8>UDP_UNREPLIED);
+  store<u8>(<usize>load<u32>(d + D_FLAGS) + ee, 0);
+  store<f64>(num, now + load<f64>(timeouts + ((tcp ? TO_TCP_SYN_SENT : TO_UDP_UNREPLIED) << 3)));
+  const hR = tupleHash(fp, dst, src, rports);
+  const rh: usize = <usize>load<u32>(d + D_RECHASH) + (ee << 4);
+  store<u32>(rh, hO);
+  store<u32>(rh, hR, 4);
+  store<u32>(rh, 0, 8);
+  store<u32>(rh, 0, 12);
+  idxInsert(d, hO, (e << 2) | K_ORIG);
+  idxInsert(d, hR, (e << 2) | K_REPLY);
+  store<u32>(meta + MT_ENTRIES, load<u32>(meta + MT_ENTRIES) + 1);
+  const creates: usize = tcp ? S_CREATES_TCP : S_CREATES_OTHER;
+  store<u32>(st + creates, load<u32>(st + creates) + 1);
+  store<u32>(st + S_LAST_ENTRY, e);
+  store<u32>(st + S_LAST_KIND, KIND_CREATED);
+  // ---- Classifier.classifyDecoded: the record, the counters, the per-rule counters (through the log)
+  memoRecord(i, m, VERDICT_FORWARDED);
+  store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
+  store<u32>(st + S_FORWARDED, load<u32>(st + S_FORWARDED) + 1);
+  store<u32>(st + S_EVALUATIONS, load<u32>(st + S_EVALUATIONS) + 1);
+  if (eg >= 0 || ing >= 0) {
+    const k = load<u32>(st + S_LOG);
+    const at: usize = logBase + <usize>k * 12;
+    store<i32>(at, eg);
+    store<i32>(at, ing, 4);
+    store<u32>(at, tot, 8);
+    store<u32>(st + S_LOG, k + 1);
+  }
   return true;
 }
 
@@ -345,36 +521,21 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     const ports = bswap<u32>(load<u32>(l4));
     const fp: u32 = (4 << 8) | proto;
     // ---- CtTable.find
-    let h = mix(SEED_TUPLE, fp);
-    h = mix(h, src);
-    h = mix(h, dst);
-    h = mix(h, ports);
-    h = fmix(h);
-    const idx: usize = <usize>load<u32>(d + D_IDX);
-    const mask = load<u32>(d + D_MASK);
-    let j = h & mask;
-    let e: u32 = 0;
-    let kind: u32 = 0;
-    let found = false;
-    while (true) {
-      const slot: usize = idx + (<usize>j << 3);
-      const r1 = load<u32>(slot);
-      if (r1 == 0) break;
-      if (load<u32>(slot, 4) == h) {
-        const r = r1 - 1;
-        if (matches(d, r >> 2, r & 3, fp, src, dst, ports)) {
-          e = r >> 2;
-          kind = r & 3;
-          found = true;
-          break;
-        }
-      }
-      j = (j + 1) & mask;
+    const h = tupleHash(fp, src, dst, ports);
+    const r1 = probe(d, h, fp, src, dst, ports);
+    if (r1 == 0) {
+      // no entry: a first packet, maybe of a decision the general path memoized
+      const tcp = proto == 6;
+      const cls: u32 = tcp ? ((tcpFlags & SYN_ACK) == SYN ? 0 : 1) : 2;
+      const m = memoFind(fp, cls, src, dst, ports);
+      if (m == 0) return i;
+      const v = load<u8>(m, M_VERDICT);
+      if (v == VERDICT_DROPPED) memoDrop(i, m, tcp, cls);
+      else if (v != VERDICT_FORWARDED || cls == 1 || !memoCreate(i, m, d, h, fp, src, dst, ports, tcp, tot)) return i;
+      continue;
     }
-    if (!found) {
-      if (memoHit(i, h, fp, src, dst, ports, proto == 6 ? ((tcpFlags & SYN_ACK) == SYN ? 0 : 1) : 2)) continue;
-      return i;
-    }
+    const e: u32 = (r1 - 1) >> 2;
+    const kind: u32 = (r1 - 1) & 3;
     // ---- Conntrack.hit4: a flag combination without SYN (a bare SYN may reopen or be out of state), or SYN+ACK,
     // which is checked against the entry below
     if (proto == 6) {

@@ -50,10 +50,10 @@ export interface WorkerStats {
   conntrack: ReturnType<Classifier['ct']['stats']>;
   verdictCache: ReturnType<Classifier['vc']['stats']>;
   /**
-   * the WebAssembly fast path (datapath/wasm-core.ts): packets it classified, of which drops given by its drop memo
-   * (those consulted no verdict cache)
+   * the WebAssembly fast path (datapath/wasm-core.ts): packets it classified, of which drops and new connections
+   * given by its decision memo (those consulted no verdict cache)
    */
-  fastPath: { packets: number; dropMemoHits: number };
+  fastPath: { packets: number; dropMemoHits: number; createMemoHits: number };
   fragments: ReturnType<Classifier['frags']['stats']>;
 }
 
@@ -104,7 +104,7 @@ function stats(): WorkerStats | null {
     revision: snapshot.revision,
     conntrack: c.ct.stats(),
     verdictCache: c.vc.stats(),
-    fastPath: { packets: c.fastPathPackets, dropMemoHits: c.dropMemoHits },
+    fastPath: { packets: c.fastPathPackets, dropMemoHits: c.dropMemoHits, createMemoHits: c.createMemoHits },
     fragments: c.frags.stats(),
   };
 }

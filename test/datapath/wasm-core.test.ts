@@ -20,7 +20,7 @@ import { labFiles } from '../../src/lab/lab.js';
 import { loadManifests } from '../../src/manifests/index.js';
 import { defaultDecodeOptions } from '../../src/packet/options.js';
 import { shardBatch } from '../../src/workers/shard.js';
-import { ethernet, ipv4, tcp } from '../fixtures/captures/builders.js';
+import { ethernet, ipv4, tcp, udp } from '../fixtures/captures/builders.js';
 import { RECORD_COLS, captureBatches, frameBatch, snapshotOf } from './traffic.js';
 
 interface Case {
@@ -112,7 +112,10 @@ async function check(t: Test, c: Case): Promise<void> {
   t.ok(beyond > 0, `${c.name}: ${beyond} records ran past their buffer`);
   const memo = W.reduce((s, x) => s + x.dropMemoHits, 0);
   const drops = P.reduce((s, x) => s + x.counters.dropped, 0);
-  t.ok(memo > 0 && memo < drops, `${c.name}: the drop memo gave ${memo} of ${drops} drops`);
+  t.ok(memo > 0 && memo < drops, `${c.name}: the decision memo gave ${memo} of ${drops} drops`);
+  const creates = W.reduce((s, x) => s + x.createMemoHits, 0);
+  const created = P.reduce((s, x) => s + x.ct.stats().tcp.created + x.ct.stats().any.created, 0);
+  t.ok(creates > 0 && creates < created, `${c.name}: the decision memo created ${creates} of ${created} connections`);
   for (let sh = 0; sh < c.shards; sh++) compare(t, `${c.name} shard ${sh}`, W[sh]!, P[sh]!);
 }
 
@@ -145,6 +148,8 @@ const cases: Case[] = [
   { ...base, name: 'lab → step 2, --on-policy-change=reevaluate', cluster: lab, other: labStep2, traffic: { packets: 30_000, flows: 300, seed: 6 }, reevaluate: true },
   { ...base, name: 'bench cluster, two shards', cluster: bench, traffic: { packets: 30_000, flows: 1_000, seed: 7, externalShare: 0.2 }, shards: 2, maxBatch: 5000 },
   { ...base, name: 'lab, --ct-pickup=either', cluster: lab, traffic: { packets: 20_000, flows: 300, seed: 8, externalShare: 0.3 }, opts: { pickup: 'either' } },
+  // short connections between few pods: most first packets repeat a decision (created from the decision memo)
+  { ...base, name: 'lab, short connections', cluster: lab, traffic: { packets: 30_000, flows: 6_000, seed: 9, concurrency: 64 } },
 ];
 
 t.test('the module is built and is the default fast path', async (t) => {
@@ -216,7 +221,7 @@ t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the ge
   t.equal(w.ct.stateName(0), 'ESTABLISHED');
 });
 
-t.test('drop memo: by tuple and class, replaced by a newer drop, forgotten with the snapshot', async (t) => {
+t.test('decision memo, drops: by source, destination, port and class, replaced by a newer decision, forgotten with the snapshot', async (t) => {
   const step4 = buildCluster((await loadManifests(labFiles(4), {})).objects, {}).cluster;
   const s4 = snapshotOf(step4, false, 4);
   const s1 = snapshotOf(buildCluster([], {}).cluster, false, 5);
@@ -248,11 +253,54 @@ t.test('drop memo: by tuple and class, replaced by a newer drop, forgotten with 
     for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `batch ${bi}: ${col}`);
     memoAfter.push(w.dropMemoHits);
   }
-  // batch 0: ACK (general, memoized as mid-flow), ACK and PSH+ACK (memo), SYN (general: another class; replaces the
-  // slot), SYN (memo), ACK (general again), ACK of another tuple (general), ACK (memo)
-  t.equal(memoAfter[0], 4, 'memo hits in the first snapshot');
-  t.equal(memoAfter[1], 4, 'none after the snapshot changed: the first packet is decided again (and allowed)');
+  // batch 0: ACK (general, memoized as mid-flow), ACK and PSH+ACK (memo), SYN (general: another class, another key),
+  // SYN (memo), ACK (memo: the SYN did not replace it), ACK from another source port (memo: the key has no source
+  // port), ACK (memo)
+  t.equal(memoAfter[0], 6, 'memo hits in the first snapshot');
+  t.equal(memoAfter[1], 6, 'none after the snapshot changed: the first packet is decided again (and allowed)');
   t.equal(w.counters.forwarded, 2, 'without policies, what step 4 denied is allowed');
   compare(t, 'drop memo', w, p);
   t.equal(w.vc.stats().hits + w.dropMemoHits, p.vc.stats().hits, 'the memo hits are the verdict-cache hits the general path made');
+});
+
+/** An Ethernet IPv4 UDP datagram */
+const dgram = (src: string, dst: string, sport: number, dport: number): Uint8Array => ethernet(0x0800, ipv4({ src, dst, proto: 17 }, udp(sport, dport)));
+
+t.test('decision memo, new connections: created in the module unless the table is full', async (t) => {
+  const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
+  const [A, B] = ['10.0.0.1', '10.0.0.2'];
+  const frames = [
+    seg(A, B, 41000, 80, 0x02), // SYN: a new connection (general path; its decision is memoized)
+    seg(A, B, 41001, 80, 0x02), // SYN from another source port: created from the memo
+    seg(B, A, 80, 41001, 0x12), // its SYN+ACK (established fast path)
+    seg(A, B, 41001, 80, 0x10), // its ACK (established fast path)
+    seg(B, A, 80, 41002, 0x02), // SYN the other way (general path: another key)
+    seg(A, B, 41002, 80, 0x02), // SYN in that connection's reply direction (a simultaneous open): general path
+    dgram(A, B, 5000, 53), // UDP: a new flow (general path)
+    dgram(A, B, 5001, 53), // UDP from another source port: created from the memo
+    dgram(B, A, 53, 5001), // its reply (established fast path)
+    seg(A, B, 41005, 80, 0x10), // ACK without a connection: picked up mid-flow (general path; an allowed pickup is
+    seg(A, B, 41006, 80, 0x10), // not memoized, so this one takes the general path too)
+  ];
+  const args = frameBatch(frames, 1_800_000_000);
+  const n = frames.length;
+  for (const [name, tcpMax, creates] of [
+    ['roomy tables', 4096, 2],
+    ['a one-entry TCP table (a create would evict)', 1, 1],
+  ] as const) {
+    const w = new Classifier(open, { conntrack: { tcpMax } });
+    const p = new Classifier(open, { conntrack: { tcpMax, wasm: false } });
+    const a = new VerdictBatch(n);
+    const b = new VerdictBatch(n);
+    w.classifyBatch(...args, a);
+    p.classifyBatch(...args, b);
+    for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `${name}: ${col}`);
+    t.equal(w.createMemoHits, creates, `${name}: connections created from the memo`);
+    compare(t, name, w, p);
+  }
+  const w = new Classifier(open);
+  w.classifyBatch(...args, new VerdictBatch(n));
+  t.equal(w.fastPathPackets, 5, 'fast path: two created, three established');
+  t.equal(w.ct.stateName(1), 'ESTABLISHED', 'the created connection went on to ESTABLISHED');
+  t.equal(w.ct.stateName(2), 'SYN_RECV', 'the simultaneous open was left to the general path');
 });
