@@ -242,6 +242,7 @@ export class Classifier {
       this.core = new FastCore(arena, this.ct.tcp, this.ct.other, this.ct.timeouts, ForwardReason.ESTABLISHED, ForwardReason.REPLY);
       this.coreOut = new VerdictBatch(CHUNK, this.core.outBuffer, this.core.outOffset);
       this.core.revision = snapshot.revision;
+      this.core.setSnapshot(snapshot, this.pickup);
     } else {
       this.core = null;
       this.coreOut = null;
@@ -270,6 +271,8 @@ export class Classifier {
     missesOther: 0,
     createsTcp: 0,
     createsOther: 0,
+    decided: 0,
+    memoNew: 0,
   };
   /**
    * packets whose policy drop the fast path's decision memo gave (src/wasm/fast4.ts memoDrop; no verdict-cache
@@ -281,6 +284,11 @@ export class Classifier {
    * verdict-cache lookup)
    */
   createMemoHits = 0;
+  /**
+   * first packets the fast path decided itself (src/wasm/fast4.ts decide4: drops and new connections; no
+   * verdict-cache lookup)
+   */
+  decidedInWasm = 0;
   /** set by the general path when the record it wrote is a decision the decision memo may keep */
   private memoCandidate = false;
 
@@ -301,6 +309,7 @@ export class Classifier {
     if (this.core !== null) {
       this.core.clearMemo();
       this.core.revision = s.revision;
+      this.core.setSnapshot(s, this.pickup);
     }
   }
 
@@ -488,7 +497,8 @@ export class Classifier {
     const f = core.takeCounters(this.fastCounters);
     this.fastPathPackets += f.packets;
     this.dropMemoHits += f.memoHits;
-    this.createMemoHits += f.createsTcp + f.createsOther;
+    this.createMemoHits += f.memoNew;
+    this.decidedInWasm += f.decided;
     ct.tcp.createdCount += f.createsTcp;
     ct.other.createdCount += f.createsOther;
     this.counters.packets += f.packets;

@@ -18,6 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KpfError } from '../core/errors.js';
+import type { Snapshot } from './snapshot.js';
 
 const WASM_FILE = new URL('../../dist/wasm/fast4.wasm', import.meta.url);
 
@@ -102,8 +103,33 @@ const LOG_BYTES = CHUNK * 12;
 /** VerdictBatch.bytes(CHUNK) (datapath/classify.ts: 32 bytes a record) */
 const OUT_BYTES = CHUNK * 32;
 
+/**
+ * Bytes for the copy of the snapshot's arrays the module decides with (ipcache, policy map, endpoint and node
+ * columns, the ClusterIP filter). Only the bytes copied are ever touched; a snapshot that does not fit is decided by
+ * the general path alone (a policy map of ~100,000 entries fits).
+ */
+export const SNAP_BYTES = 16 << 20;
+const SNAP_DESC_BYTES = 128;
+
 /** Bytes of the arena the FastCore takes beside the tables. */
-export const FAST_SCRATCH_BYTES = [DESC_BYTES, STATE_BYTES, CHUNK * 4, CHUNK * 4, CHUNK * 4, CHUNK * 2, CHUNK * 8, CHUNK * 4, CHUNK, CHUNK_BYTES, OUT_BYTES, LOG_BYTES, MEMO_SLOTS * 64, 256 * 4]
+export const FAST_SCRATCH_BYTES = [
+  DESC_BYTES,
+  STATE_BYTES,
+  CHUNK * 4,
+  CHUNK * 4,
+  CHUNK * 4,
+  CHUNK * 2,
+  CHUNK * 8,
+  CHUNK * 4,
+  CHUNK,
+  CHUNK_BYTES,
+  OUT_BYTES,
+  LOG_BYTES,
+  MEMO_SLOTS * 64,
+  256 * 4,
+  SNAP_DESC_BYTES,
+  SNAP_BYTES,
+]
   .map(Arena.size)
   .reduce((a, b) => a + b, 0);
 
@@ -129,6 +155,8 @@ const S_MISSES_OTHER = 21;
 const S_CREATES_TCP = 22;
 const S_CREATES_OTHER = 23;
 const S_REVISION = 24;
+const S_DECIDED = 25;
+const S_MEMO_NEW = 26;
 
 /** The record columns memoInsert reads (datapath/classify.ts VerdictBatch). */
 export interface VerdictBatchLike {
@@ -181,9 +209,13 @@ export interface FastCounters {
   pickups: number;
   missesTcp: number;
   missesOther: number;
-  /** connections the module created from the decision memo, in each table */
+  /** connections the module created (from the decision memo or its own decision), in each table */
   createsTcp: number;
   createsOther: number;
+  /** of `packets`: first packets the module decided itself (drops and new connections) */
+  decided: number;
+  /** of `packets`: new connections created from the decision memo */
+  memoNew: number;
 }
 
 /**
@@ -212,6 +244,12 @@ export class FastCore {
   private readonly memo8: Uint8Array;
   /** drops by reason of the memo hits since the last takeCounters */
   private readonly drops: Uint32Array;
+  /** the snapshot copy: its descriptor (src/wasm/fast4.ts SN_*), where it starts, and its bytes */
+  private readonly snapDesc: Uint32Array;
+  private readonly snapAt: number;
+  private readonly snapBytes: Uint8Array;
+  /** whether the module decides first packets under the current snapshot (false: it did not fit) */
+  decides = false;
   readonly run: (i: number, end: number, rangeStart: number, shard: number, revision: number) => number;
 
   constructor(arena: Arena, tcp: FastTable, other: FastTable, timeouts: Float64Array, reasonEstablished: number, reasonReply: number) {
@@ -238,6 +276,9 @@ export class FastCore {
     this.memo16 = new Uint16Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 32);
     this.memo8 = new Uint8Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 64);
     this.drops = arena.uint32(256);
+    this.snapDesc = arena.uint32(SNAP_DESC_BYTES / 4);
+    this.snapAt = arena.alloc(SNAP_BYTES);
+    this.snapBytes = new Uint8Array(arena.buffer, this.snapAt, SNAP_BYTES);
     for (const [t, tab] of [tcp, other].entries()) {
       const l = tab.wasmLayout;
       const o = (t * 128) / 4;
@@ -288,6 +329,7 @@ export class FastCore {
       this.memo32.byteOffset,
       MEMO_SLOTS,
       this.drops.byteOffset,
+      this.snapDesc.byteOffset,
     );
     this.run = x.run;
   }
@@ -341,9 +383,69 @@ export class FastCore {
     into.missesOther = u[S_MISSES_OTHER]!;
     into.createsTcp = u[S_CREATES_TCP]!;
     into.createsOther = u[S_CREATES_OTHER]!;
+    into.decided = u[S_DECIDED]!;
+    into.memoNew = u[S_MEMO_NEW]!;
     for (let k = S_REGRESSIONS; k <= S_HITS_OTHER; k++) u[k] = 0;
     for (let k = S_MEMO_HITS; k <= S_CREATES_OTHER; k++) u[k] = 0;
+    u[S_DECIDED] = 0;
+    u[S_MEMO_NEW] = 0;
     return into;
+  }
+
+  /**
+   * Copies what the module decides with out of a snapshot (the arrays datapath/decide.ts reads for an IPv4 TCP/UDP
+   * first packet; Service frontends stay with the general path, the module only reads the ClusterIP filter) and the
+   * --ct-pickup mode (0 off, 1 on, 2 either). A snapshot larger than SNAP_BYTES is not copied: the module then leaves
+   * first packets to the memo and the general path.
+   */
+  setSnapshot(s: Snapshot, pickup: number): void {
+    const pm = s.policy;
+    const parts: ArrayBufferView[] = [
+      new Uint8Array(s.ipcache.buffer),
+      s.ipIdentity,
+      s.ipEndpoint,
+      s.ipNode,
+      s.endpointNode,
+      pm.k0,
+      pm.k1,
+      pm.k2,
+      pm.slot,
+      pm.maskId,
+      pm.maskAny,
+      pm.isolated,
+      s.services.vipFilter,
+    ];
+    let need = 0;
+    for (const p of parts) need += Arena.size(p.byteLength);
+    const d = this.snapDesc;
+    d.fill(0);
+    this.decides = need <= SNAP_BYTES;
+    if (!this.decides) return;
+    const at: number[] = [];
+    let o = 0;
+    for (const p of parts) {
+      this.snapBytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), o);
+      at.push(this.snapAt + o);
+      o += Arena.size(p.byteLength);
+    }
+    d[1] = s.flags >>> 0;
+    d[2] = at[0]!;
+    d[3] = at[1]!;
+    d[4] = at[2]!;
+    d[5] = at[3]!;
+    d[6] = at[4]!;
+    d[7] = at[5]!;
+    d[8] = at[6]!;
+    d[9] = at[7]!;
+    d[10] = at[8]!;
+    d[11] = pm.mask >>> 0;
+    d[12] = at[9]!;
+    d[13] = at[10]!;
+    d[14] = at[11]!;
+    d[15] = at[12]!;
+    d[16] = s.services.vipMask >= 0 ? 1 : 0;
+    d[17] = pickup;
+    d[0] = 1;
   }
 
   /** The snapshot revision the module stamps on the entries it creates. */

@@ -218,9 +218,10 @@ export function metricsText(st: ReplayStats, c: Compiled, s: ReplaySummary): str
     [{ result: 'stale' }, sum((w) => w.verdictCache.stale)],
   ]);
   metric('kpf_fast_path_packets_total', 'counter', 'Packets classified by the WebAssembly fast path, by kind.', [
-    [{ kind: 'established' }, sum((w) => w.fastPath.packets - w.fastPath.dropMemoHits - w.fastPath.createMemoHits)],
+    [{ kind: 'established' }, sum((w) => w.fastPath.packets - w.fastPath.dropMemoHits - w.fastPath.createMemoHits - w.fastPath.decided)],
     [{ kind: 'drop_memo' }, sum((w) => w.fastPath.dropMemoHits)],
     [{ kind: 'new_memo' }, sum((w) => w.fastPath.createMemoHits)],
+    [{ kind: 'decided' }, sum((w) => w.fastPath.decided)],
   ]);
   metric('kpf_policy_revision', 'gauge', 'Policy revision in force.', [[{}, c.revision]]);
   metric('kpf_policies', 'gauge', 'NetworkPolicies compiled.', [[{}, c.policies.length]]);

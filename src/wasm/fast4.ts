@@ -45,6 +45,7 @@ let reasonReply: u32 = 0;
 let memo: usize = 0;
 let memoMask: u32 = 0;
 let drops: usize = 0;
+let snap: usize = 0;
 
 // state block: f64 at 0 clock (8 unused); u32 at 16.. counters (deltas since the caller last folded them)
 const S_CLOCK = 0;
@@ -71,6 +72,49 @@ const S_MISSES_OTHER = 84;
 const S_CREATES_TCP = 88;
 const S_CREATES_OTHER = 92;
 const S_REVISION = 96;
+// of the packets above: drops and new connections decided here (decide4), new connections from the memo
+const S_DECIDED = 100;
+const S_MEMO_NEW = 104;
+
+// the snapshot's arrays copied into this memory (wasm-core.ts FastCore.setSnapshot): addresses and numbers at `snap`
+const SN_ENABLED = 0; // 0: no decisions here (the snapshot did not fit)
+const SN_FLAGS = 4; // SemanticsBits
+const SN_LPM = 8; // the ipcache's LpmTable buffer (datapath/lpm.ts layout: u32 header, lengths, 6-word slots)
+const SN_IP_IDENTITY = 12;
+const SN_IP_ENDPOINT = 16;
+const SN_IP_NODE = 20;
+const SN_ENDPOINT_NODE = 24;
+const SN_PM_K0 = 28; // PolicyMapArrays (datapath/policy-map.ts)
+const SN_PM_K1 = 32;
+const SN_PM_K2 = 36;
+const SN_PM_SLOT = 40;
+const SN_PM_MASK = 44;
+const SN_PM_MASK_ID = 48;
+const SN_PM_MASK_ANY = 52;
+const SN_PM_ISOLATED = 56;
+const SN_VIP_FILTER = 60; // ServiceTable.vipFilter
+const SN_VIP_ANY = 64; // 1 when the snapshot has ClusterIPs (vipMask >= 0)
+const SN_PICKUP = 68; // --ct-pickup: 0 off, 1 on, 2 either
+// datapath/snapshot.ts SemanticsBits, decide.ts Why, core/enums.ts DropReason, classify.ts PacketFlag
+const SB_NODE_INGRESS_POLICY: u32 = 16;
+const SB_DNAT_OFF: u32 = 64;
+const WHY_POLICY: u16 = 1;
+const WHY_LOOPBACK: u16 = 2;
+const WHY_NODE_INGRESS: u16 = 3;
+const DROP_POLICY_DENIED: u16 = 133;
+const PF_NEW: u8 = 4;
+const PF_PICKUP: u8 = 16;
+const PF_BYPASS: u8 = 32;
+// datapath/lpm.ts and policy-map.ts layouts
+const LPM_SLOTS_WORD: usize = 2;
+const LPM_N4_WORD: usize = 3;
+const LPM_DEFAULT_WORD: usize = 5;
+const LPM_LENS4: usize = 16;
+const LPM_SLOTS: usize = 178;
+const PM_BIT_PROTO_ANY: u32 = 1 << 17;
+const LOOKUP_NOT_ISOLATED: i32 = -2;
+const LOOKUP_DENIED: i32 = -1;
+const NOT_EVALUATED: i32 = -3;
 
 // table descriptor words
 const D_IDX = 0;
@@ -190,6 +234,7 @@ export function setLayout(
   memoAt: usize,
   memoSlots: u32,
   dropsAt: usize,
+  snapAt: usize,
 ): void {
   desc = descAt;
   st = stateAt;
@@ -210,6 +255,7 @@ export function setLayout(
   memo = memoAt;
   memoMask = memoSlots - 1;
   drops = dropsAt;
+  snap = snapAt;
 }
 
 // ---- hashing (datapath/flow-hash.ts tupleHashI of an IPv4 tuple: the fold of an IPv4 address is the address) ------
@@ -312,15 +358,163 @@ function probe(d: usize, h: u32, fp: u32, src: u32, dst: u32, ports: u32): u32 {
  * of the whole tuple), and such keys hold the whole ports word. Returns the slot holding the packet's key, or 0.
  */
 function memoFind(fp: u32, cls: u32, src: u32, dst: u32, ports: u32): usize {
+  const m = memoSlot(fp, cls, src, dst, ports);
+  const key = load<u32>(m, M_KEY);
+  if ((key & ~M_BY_SPORT) != (fp | (cls << 16) | M_VALID) || load<u32>(m, M_SRC) != src || load<u32>(m, M_DST) != dst) return 0;
+  if (load<u32>(m, M_PORTS) != ((key & M_BY_SPORT) != 0 ? ports : ports & 0xffff)) return 0;
+  return m;
+}
+
+/** The memo slot of a key (wasm-core.ts memoHash). */
+@inline function memoSlot(fp: u32, cls: u32, src: u32, dst: u32, ports: u32): usize {
   let h = mix(SEED_MEMO, fp | (cls << 16));
   h = mix(h, src);
   h = mix(h, dst);
   h = mix(h, ports & 0xffff);
   h = fmix(h);
-  const m: usize = memo + (<usize>(h & memoMask) << 6);
-  const key = load<u32>(m, M_KEY);
-  if ((key & ~M_BY_SPORT) != (fp | (cls << 16) | M_VALID) || load<u32>(m, M_SRC) != src || load<u32>(m, M_DST) != dst) return 0;
-  if (load<u32>(m, M_PORTS) != ((key & M_BY_SPORT) != 0 ? ports : ports & 0xffff)) return 0;
+  return memo + (<usize>(h & memoMask) << 6);
+}
+
+/** LpmTable.lookup of an IPv4 address in the snapshot's ipcache: the ipinfo index (datapath/lpm.ts lookupI). */
+function lpm4(a: u32): u32 {
+  const u: usize = <usize>load<u32>(snap + SN_LPM);
+  const mask = load<u32>(u + (LPM_SLOTS_WORD << 2)) - 1;
+  const n = <usize>load<u32>(u + (LPM_N4_WORD << 2));
+  for (let k: usize = 0; k < n; k++) {
+    const len = load<u32>(u + ((LPM_LENS4 + k) << 2));
+    const m3: u32 = len == 0 ? 0 : a & (<u32>0xffffffff << (32 - len));
+    const meta: u32 = 0x10000 | 0x400 | len;
+    let h = mix(0x6c706d31, meta);
+    h = mix(h, 0);
+    h = mix(h, 0);
+    h = mix(h, 0);
+    h = mix(h, m3);
+    let i = fmix(h) & mask;
+    while (true) {
+      const o: usize = u + ((LPM_SLOTS + <usize>i * 6) << 2);
+      const mt = load<u32>(o);
+      if (mt == 0) break;
+      if (mt == meta && load<u32>(o, 16) == m3) return load<u32>(o, 20);
+      i = (i + 1) & mask;
+    }
+  }
+  return load<u32>(u + (LPM_DEFAULT_WORD << 2));
+}
+
+/** The policy map's entry of (k0, k1, k2), or -1 (datapath/policy-map.ts probe). */
+function pmProbe(k0: u32, k1: u32, k2: u32): i32 {
+  let h = mix(0x9e3779b9, k0);
+  h = mix(h, k1);
+  h = mix(h, k2);
+  const mask = load<u32>(snap + SN_PM_MASK);
+  let s = fmix(h) & mask;
+  const slots: usize = <usize>load<u32>(snap + SN_PM_SLOT);
+  const a0: usize = <usize>load<u32>(snap + SN_PM_K0);
+  const a1: usize = <usize>load<u32>(snap + SN_PM_K1);
+  const a2: usize = <usize>load<u32>(snap + SN_PM_K2);
+  while (true) {
+    const ss = <usize>s << 2;
+    const v = load<i32>(slots + ss);
+    if (v == 0) return -1;
+    if (load<u32>(a0 + ss) == k0 && load<u32>(a1 + ss) == k1 && load<u32>(a2 + ss) == k2) return v - 1;
+    s = (s + 1) & mask;
+  }
+}
+
+/** datapath/policy-map.ts probeTier */
+function probeTier(k0: u32, id: u32, bits: u32, proto: u32, port: u32): i32 {
+  if (bits == 0) return -1;
+  for (let len: i32 = 16; len >= 0; len--) {
+    if ((bits & (1 << len)) == 0) continue;
+    const masked: u32 = len == 0 ? 0 : (port >> <u32>(16 - len)) << <u32>(16 - len);
+    const e = pmProbe(k0, id, (proto << 24) | (<u32>len << 16) | masked);
+    if (e >= 0) return e;
+  }
+  if ((bits & PM_BIT_PROTO_ANY) != 0) return pmProbe(k0, id, 0);
+  return -1;
+}
+
+/** datapath/policy-map.ts lookupPolicy (proto is TCP or UDP here) */
+function policyLookup(ep: u32, dir: u32, remote: u32, proto: u32, port: u32): i32 {
+  const iso = <u32>load<u8>(<usize>load<u32>(snap + SN_PM_ISOLATED) + <usize>ep);
+  if ((iso & (dir == 0 ? 1 : 2)) == 0) return LOOKUP_NOT_ISOLATED;
+  const k0 = (ep << 1) | dir;
+  let e = probeTier(k0, remote, load<u32>(<usize>load<u32>(snap + SN_PM_MASK_ID) + (<usize>k0 << 2)), proto, port);
+  if (e >= 0) return e;
+  e = probeTier(k0, 0, load<u32>(<usize>load<u32>(snap + SN_PM_MASK_ANY) + (<usize>k0 << 2)), proto, port);
+  return e >= 0 ? e : LOOKUP_DENIED;
+}
+
+/**
+ * datapath/decide.ts `decide` for the first packet of an IPv4 TCP/UDP connection with no conntrack entry and no
+ * memoized decision, when the destination is certainly no ClusterIP (Service NAT stays with the general path): the
+ * loopback bypass, the ipcache, the egress of the source pod, the node-ingress bypass and the ingress of the
+ * destination pod. The decision goes into the packet's memo slot, exactly as the general path's would
+ * (Classifier.memoize), and the slot is returned; 0 declines (nothing changed). A mid-flow packet (cls 1) is decided
+ * here only with --ct-pickup=on, and only a drop is kept: the general path creates picked-up connections.
+ */
+function decide4(cls: u32, fp: u32, src: u32, dst: u32, ports: u32, proto: u32): usize {
+  const sn = snap;
+  if (load<u32>(sn + SN_ENABLED) == 0) return 0;
+  if (cls == 1 && load<u32>(sn + SN_PICKUP) != 1) return 0;
+  const flags = load<u32>(sn + SN_FLAGS);
+  const ipEndpoint: usize = <usize>load<u32>(sn + SN_IP_ENDPOINT);
+  const ipIdentity: usize = <usize>load<u32>(sn + SN_IP_IDENTITY);
+  let drop = false;
+  let bypass = false;
+  let reason: u16 = WHY_POLICY;
+  let egress: i32 = NOT_EVALUATED;
+  let ingress: i32 = NOT_EVALUATED;
+  let srcEp: i32 = 0;
+  let dstEp: i32 = 0;
+  let srcId: u32 = 0;
+  let dstId: u32 = 0;
+  if (src == dst && load<i32>(ipEndpoint + (<usize>lpm4(src) << 2)) != 0) {
+    bypass = true;
+    reason = WHY_LOOPBACK;
+  } else {
+    if ((flags & SB_DNAT_OFF) == 0 && load<u32>(sn + SN_VIP_ANY) != 0) {
+      if (((<u32>load<u8>(<usize>load<u32>(sn + SN_VIP_FILTER) + <usize>((dst & 0xffff) >> 3)) >> (dst & 7)) & 1) != 0) return 0;
+    }
+    const sv = lpm4(src);
+    const dv = lpm4(dst);
+    srcEp = load<i32>(ipEndpoint + (<usize>sv << 2));
+    dstEp = load<i32>(ipEndpoint + (<usize>dv << 2));
+    srcId = load<u32>(ipIdentity + (<usize>sv << 2));
+    dstId = load<u32>(ipIdentity + (<usize>dv << 2));
+    const dport = ports & 0xffff;
+    if (srcEp != 0) {
+      egress = policyLookup(<u32>srcEp, 1, dstId, proto, dport);
+      if (egress == LOOKUP_DENIED) drop = true;
+    }
+    if (!drop && dstEp != 0) {
+      const node = load<i32>(<usize>load<u32>(sn + SN_IP_NODE) + (<usize>sv << 2));
+      if (node != 0 && node == load<i32>(<usize>load<u32>(sn + SN_ENDPOINT_NODE) + (<usize>dstEp << 2)) && (flags & SB_NODE_INGRESS_POLICY) == 0) {
+        bypass = true;
+        reason = WHY_NODE_INGRESS;
+      } else {
+        ingress = policyLookup(<u32>dstEp, 0, srcId, proto, dport);
+        if (ingress == LOOKUP_DENIED) drop = true;
+      }
+    }
+    if (drop) reason = DROP_POLICY_DENIED;
+  }
+  if (!drop && cls == 1) return 0;
+  const m = memoSlot(fp, cls, src, dst, ports);
+  store<u32>(m, fp | (cls << 16) | M_VALID, M_KEY);
+  store<u32>(m, src, M_SRC);
+  store<u32>(m, dst, M_DST);
+  store<u32>(m, ports & 0xffff, M_PORTS);
+  store<i32>(m, egress, M_EGRESS);
+  store<i32>(m, ingress, M_INGRESS);
+  store<i32>(m, srcEp, M_EGRESS + 8);
+  store<i32>(m, dstEp, M_EGRESS + 12);
+  store<u32>(m, srcId, M_EGRESS + 16);
+  store<u32>(m, dstId, M_EGRESS + 20);
+  store<i32>(m, -1, M_EGRESS + 24);
+  store<u16>(m, reason, M_REASON);
+  store<u8>(m, PF_NEW | (cls == 1 ? PF_PICKUP : 0) | (bypass ? PF_BYPASS : 0), M_FLAGS);
+  store<u8>(m, drop ? VERDICT_DROPPED : VERDICT_FORWARDED, M_VERDICT);
   return m;
 }
 
@@ -361,7 +555,7 @@ function memoFind(fp: u32, cls: u32, src: u32, dst: u32, ports: u32): usize {
  * effects as the general path — a missed lookup, a policy evaluation, a drop. Only the verdict cache is not consulted
  * (its lookups are counted as memo hits instead).
  */
-function memoDrop(i: u32, m: usize, tcp: bool, cls: u32): void {
+function memoDrop(i: u32, m: usize, tcp: bool, cls: u32, fromMemo: bool): void {
   missedLookup(i, tcp);
   // the scratch a missed lookup leaves (S_LAST_ENTRY all ones: no entry)
   store<u32>(st + S_LAST_ENTRY, 0xffffffff);
@@ -374,7 +568,8 @@ function memoDrop(i: u32, m: usize, tcp: bool, cls: u32): void {
   if (cls == 1) store<u32>(st + S_PICKUPS, load<u32>(st + S_PICKUPS) + 1);
   const dr: usize = drops + (<usize>(reason & 255) << 2);
   store<u32>(dr, load<u32>(dr) + 1);
-  store<u32>(st + S_MEMO_HITS, load<u32>(st + S_MEMO_HITS) + 1);
+  const k: usize = fromMemo ? S_MEMO_HITS : S_DECIDED;
+  store<u32>(st + k, load<u32>(st + k) + 1);
 }
 
 /**
@@ -385,7 +580,7 @@ function memoDrop(i: u32, m: usize, tcp: bool, cls: u32): void {
  * come in reverse pairs (reply/original, and translated/untranslated with NAT), so an entry holding the reverse of
  * the packet's tuple holds the packet's tuple too, and the lookup found none.
  */
-function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst: u32, ports: u32, tcp: bool, tot: u32): bool {
+function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst: u32, ports: u32, tcp: bool, tot: u32, fromMemo: bool): bool {
   const rports = (ports << 16) | (ports >> 16);
   const meta: usize = <usize>load<u32>(d + D_META);
   const freeTop = load<u32>(meta + MT_FREE_TOP);
@@ -456,6 +651,8 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
   store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
   store<u32>(st + S_FORWARDED, load<u32>(st + S_FORWARDED) + 1);
   store<u32>(st + S_EVALUATIONS, load<u32>(st + S_EVALUATIONS) + 1);
+  const kk: usize = fromMemo ? S_MEMO_NEW : S_DECIDED;
+  store<u32>(st + kk, load<u32>(st + kk) + 1);
   if (eg >= 0 || ing >= 0) {
     const k = load<u32>(st + S_LOG);
     const at: usize = logBase + <usize>k * 12;
@@ -527,11 +724,15 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
       // no entry: a first packet, maybe of a decision the general path memoized
       const tcp = proto == 6;
       const cls: u32 = tcp ? ((tcpFlags & SYN_ACK) == SYN ? 0 : 1) : 2;
-      const m = memoFind(fp, cls, src, dst, ports);
-      if (m == 0) return i;
+      let m = memoFind(fp, cls, src, dst, ports);
+      const fromMemo = m != 0;
+      if (!fromMemo) {
+        m = decide4(cls, fp, src, dst, ports, proto);
+        if (m == 0) return i;
+      }
       const v = load<u8>(m, M_VERDICT);
-      if (v == VERDICT_DROPPED) memoDrop(i, m, tcp, cls);
-      else if (v != VERDICT_FORWARDED || cls == 1 || !memoCreate(i, m, d, h, fp, src, dst, ports, tcp, tot)) return i;
+      if (v == VERDICT_DROPPED) memoDrop(i, m, tcp, cls, fromMemo);
+      else if (v != VERDICT_FORWARDED || cls == 1 || !memoCreate(i, m, d, h, fp, src, dst, ports, tcp, tot, fromMemo)) return i;
       continue;
     }
     const e: u32 = (r1 - 1) >> 2;

@@ -53,7 +53,7 @@ export interface WorkerStats {
    * the WebAssembly fast path (datapath/wasm-core.ts): packets it classified, of which drops and new connections
    * given by its decision memo (those consulted no verdict cache)
    */
-  fastPath: { packets: number; dropMemoHits: number; createMemoHits: number };
+  fastPath: { packets: number; dropMemoHits: number; createMemoHits: number; decided: number };
   fragments: ReturnType<Classifier['frags']['stats']>;
 }
 
@@ -104,7 +104,7 @@ function stats(): WorkerStats | null {
     revision: snapshot.revision,
     conntrack: c.ct.stats(),
     verdictCache: c.vc.stats(),
-    fastPath: { packets: c.fastPathPackets, dropMemoHits: c.dropMemoHits, createMemoHits: c.createMemoHits },
+    fastPath: { packets: c.fastPathPackets, dropMemoHits: c.dropMemoHits, createMemoHits: c.createMemoHits, decided: c.decidedInWasm },
     fragments: c.frags.stats(),
   };
 }

@@ -14,13 +14,16 @@ import type { Cluster } from '../../src/cluster/model.js';
 import { isPolicyEndpoint } from '../../src/cluster/model.js';
 import { DropReason } from '../../src/core/enums.js';
 import { DEFAULT_SEMANTICS, type SemanticsOptions } from '../../src/core/options.js';
+import { Classifier, PacketVerdict, VerdictBatch } from '../../src/datapath/classify.js';
 import { Decision, Verdict, Why, decide, type DecideInput } from '../../src/datapath/decide.js';
 import type { KubeObject, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule } from '../../src/manifests/types.js';
 import { compile } from '../../src/policy/compile.js';
 import { evaluate } from '../../src/policy/reference.js';
 import { buildSnapshot, decideInputOf } from '../../src/policy/snapshot.js';
 import type { Decision as RefDecision, Flow } from '../../src/policy/types.js';
+import { ethernet, ipv4, tcp, udp } from '../fixtures/captures/builders.js';
 import { expr, netpol, npPort, ns, peer, pod, port, rule, sel, svc, svcPort } from '../helpers/objects.js';
+import { RECORD_COLS, frameBatch } from './traffic.js';
 
 const NAMESPACES = ['a', 'b', 'c'];
 const APPS = ['web', 'db', 'api'];
@@ -270,4 +273,54 @@ t.test('the lab through the compiled dataplane gives the lab\'s results', async 
       t.equal(r.outcome, viaReference[i]!.results[j]!.outcome, `step ${s.step.index} ${r.label} same as the reference`);
     }
   }
+});
+
+const WASM_RUNS = 120;
+let decidedInWasm = 0;
+let framesCompared = 0;
+
+t.test(`the WebAssembly module's first-packet decisions equal the reference's (${WASM_RUNS} clusters)`, (t) => {
+  fc.assert(
+    fc.property(specArb, fc.array(flowPickArb, { minLength: 200, maxLength: 200 }), (spec, picks) => {
+      const c = buildCluster(objectsOf(spec), { defaultDns: false }).cluster;
+      const snap = buildSnapshot(compile(c, { semantics: spec.sem }), { shared: false });
+      const { srcs, dsts } = addresses(c);
+      const flows: Flow[] = [];
+      for (const pick of picks) {
+        const f = flowOf(pick, srcs, dsts);
+        if (f && !f.src.includes(':') && (f.protocol === 'TCP' || f.protocol === 'UDP')) flows.push(f);
+      }
+      if (flows.length === 0) return;
+      // each flow's first packet: a bare SYN or a datagram, in one batch
+      const frames = flows.map((f) =>
+        f.protocol === 'TCP'
+          ? ethernet(0x0800, ipv4({ src: f.src, dst: f.dst, proto: 6 }, tcp({ sport: f.srcPort!, dport: f.dstPort!, flags: 0x02 })))
+          : ethernet(0x0800, ipv4({ src: f.src, dst: f.dst, proto: 17 }, udp(f.srcPort!, f.dstPort!))),
+      );
+      const args = frameBatch(frames, 1_800_000_000);
+      const w = new Classifier(snap, { conntrack: { tcpMax: 4096, anyMax: 4096 } });
+      const p = new Classifier(snap, { conntrack: { tcpMax: 4096, anyMax: 4096, wasm: false } });
+      const a = new VerdictBatch(frames.length);
+      const b = new VerdictBatch(frames.length);
+      w.classifyBatch(...args, a);
+      p.classifyBatch(...args, b);
+      decidedInWasm += w.decidedInWasm;
+      for (let i = 0; i < flows.length; i++) {
+        const f = flows[i]!;
+        for (const col of RECORD_COLS) {
+          if (a[col][i] !== b[col][i]) throw new Error(`flow ${JSON.stringify(f)}: ${col} WebAssembly ${a[col][i]}, TypeScript ${b[col][i]}`);
+        }
+        // a repeated tuple is a packet of the connection its first occurrence opened (or a retransmitted denied SYN)
+        if (flows.findIndex((g) => g.src === f.src && g.dst === f.dst && g.protocol === f.protocol && g.srcPort === f.srcPort && g.dstPort === f.dstPort) !== i) continue;
+        const ref = evaluate(c, f, spec.sem);
+        const want = ref.reason === 'POLICY_DENIED' || ref.reason === 'SERVICE_BACKEND_NOT_FOUND' ? PacketVerdict.DROPPED : PacketVerdict.FORWARDED;
+        if (a.verdict[i] !== want) throw new Error(`flow ${JSON.stringify(f)}: reference ${expectedCode(ref)} (${ref.detail}), WebAssembly verdict ${a.verdict[i]}`);
+        framesCompared++;
+      }
+    }),
+    { numRuns: WASM_RUNS, seed: 20261127, endOnFailure: true },
+  );
+  t.ok(framesCompared >= 5_000, `${framesCompared} first packets compared`);
+  t.ok(decidedInWasm >= framesCompared / 4, `${decidedInWasm} of them decided by the module`);
+  t.end();
 });

@@ -9,11 +9,15 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildCluster } from '../../src/cluster/build.js';
 import type { Cluster } from '../../src/cluster/model.js';
-import { Classifier, VerdictBatch, type ClassifierOptions } from '../../src/datapath/classify.js';
+import { Classifier, ForwardReason, VerdictBatch, type ClassifierOptions } from '../../src/datapath/classify.js';
+import { SemanticsBits } from '../../src/datapath/snapshot.js';
 import { Conntrack, CtTable } from '../../src/datapath/conntrack.js';
-import { Arena, CHUNK, FAST_SCRATCH_BYTES, fastModule } from '../../src/datapath/wasm-core.js';
+import { Arena, CHUNK, FAST_SCRATCH_BYTES, SNAP_BYTES, fastModule } from '../../src/datapath/wasm-core.js';
 import { benchCluster } from '../../src/gen/cluster.js';
 import { Prng, type TrafficOptions } from '../../src/gen/traffic.js';
 import { labFiles } from '../../src/lab/lab.js';
@@ -116,6 +120,9 @@ async function check(t: Test, c: Case): Promise<void> {
   const creates = W.reduce((s, x) => s + x.createMemoHits, 0);
   const created = P.reduce((s, x) => s + x.ct.stats().tcp.created + x.ct.stats().any.created, 0);
   t.ok(creates > 0 && creates < created, `${c.name}: the decision memo created ${creates} of ${created} connections`);
+  const decided = W.reduce((s, x) => s + x.decidedInWasm, 0);
+  const evaluations = P.reduce((s, x) => s + x.counters.policyEvaluations, 0);
+  t.ok(decided > 0 && decided < evaluations, `${c.name}: the module decided ${decided} of ${evaluations} first packets`);
   for (let sh = 0; sh < c.shards; sh++) compare(t, `${c.name} shard ${sh}`, W[sh]!, P[sh]!);
 }
 
@@ -215,7 +222,7 @@ t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the ge
   w.classifyBatch(...args, a);
   p.classifyBatch(...args, b);
   for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], col);
-  t.equal(w.fastPathPackets, 3, 'the server SYN+ACK, the ACK and the picked-up SYN+ACK took the fast path');
+  t.equal(w.fastPathPackets, 4, 'the SYN (decided and created), the server SYN+ACK, the ACK and the picked-up SYN+ACK took the fast path');
   t.equal(w.ct.stats().tcp.invalid, 1, 'the client SYN+ACK was out of state');
   compare(t, 'SYN+ACK', w, p);
   t.equal(w.ct.stateName(0), 'ESTABLISHED');
@@ -253,14 +260,16 @@ t.test('decision memo, drops: by source, destination, port and class, replaced b
     for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `batch ${bi}: ${col}`);
     memoAfter.push(w.dropMemoHits);
   }
-  // batch 0: ACK (general, memoized as mid-flow), ACK and PSH+ACK (memo), SYN (general: another class, another key),
-  // SYN (memo), ACK (memo: the SYN did not replace it), ACK from another source port (memo: the key has no source
-  // port), ACK (memo)
+  // batch 0: ACK (decided by the module, memoized as mid-flow), ACK and PSH+ACK (memo), SYN (decided: another class,
+  // another key), SYN (memo), ACK (memo: the SYN did not replace it), ACK from another source port (memo: the key has
+  // no source port), ACK (memo)
   t.equal(memoAfter[0], 6, 'memo hits in the first snapshot');
+  t.equal(w.decidedInWasm, 2, 'and two decisions by the module');
   t.equal(memoAfter[1], 6, 'none after the snapshot changed: the first packet is decided again (and allowed)');
   t.equal(w.counters.forwarded, 2, 'without policies, what step 4 denied is allowed');
   compare(t, 'drop memo', w, p);
-  t.equal(w.vc.stats().hits + w.dropMemoHits, p.vc.stats().hits, 'the memo hits are the verdict-cache hits the general path made');
+  t.same([w.vc.stats().hits, w.vc.stats().misses], [0, 0], 'the module consulted no verdict cache');
+  t.ok(p.vc.stats().hits > 0, 'where the general path did');
 });
 
 /** An Ethernet IPv4 UDP datagram */
@@ -270,13 +279,13 @@ t.test('decision memo, new connections: created in the module unless the table i
   const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
   const [A, B] = ['10.0.0.1', '10.0.0.2'];
   const frames = [
-    seg(A, B, 41000, 80, 0x02), // SYN: a new connection (general path; its decision is memoized)
+    seg(A, B, 41000, 80, 0x02), // SYN: a new connection (decided by the module; its decision is memoized)
     seg(A, B, 41001, 80, 0x02), // SYN from another source port: created from the memo
     seg(B, A, 80, 41001, 0x12), // its SYN+ACK (established fast path)
     seg(A, B, 41001, 80, 0x10), // its ACK (established fast path)
-    seg(B, A, 80, 41002, 0x02), // SYN the other way (general path: another key)
+    seg(B, A, 80, 41002, 0x02), // SYN the other way (another key: decided)
     seg(A, B, 41002, 80, 0x02), // SYN in that connection's reply direction (a simultaneous open): general path
-    dgram(A, B, 5000, 53), // UDP: a new flow (general path)
+    dgram(A, B, 5000, 53), // UDP: a new flow (decided)
     dgram(A, B, 5001, 53), // UDP from another source port: created from the memo
     dgram(B, A, 53, 5001), // its reply (established fast path)
     seg(A, B, 41005, 80, 0x10), // ACK without a connection: picked up mid-flow (general path; an allowed pickup is
@@ -300,7 +309,112 @@ t.test('decision memo, new connections: created in the module unless the table i
   }
   const w = new Classifier(open);
   w.classifyBatch(...args, new VerdictBatch(n));
-  t.equal(w.fastPathPackets, 5, 'fast path: two created, three established');
+  t.equal(w.fastPathPackets, 8, 'fast path: three decided and created by the module, two created from the memo, three established');
+  t.equal(w.decidedInWasm, 3, 'the first SYN each way and the first datagram were decided by the module');
   t.equal(w.ct.stateName(1), 'ESTABLISHED', 'the created connection went on to ESTABLISHED');
   t.equal(w.ct.stateName(2), 'SYN_RECV', 'the simultaneous open was left to the general path');
+});
+
+t.test('a snapshot too large for the module memory: first packets go to the memo and the general path', async (t) => {
+  const s = snapshotOf(lab, false, 1);
+  const pad = new Uint32Array(SNAP_BYTES / 4 + 1);
+  pad.set(s.ipIdentity);
+  const big = { ...s, ipIdentity: pad };
+  const w = new Classifier(big);
+  const p = new Classifier(big, { conntrack: { wasm: false } });
+  const batches = await captureBatches(lab, { packets: 5_000, flows: 200, seed: 11 });
+  const run = (c: Classifier, r: (typeof batches)[number], out: VerdictBatch): void => {
+    c.classifyRecords(r.buf, r.count, r.offsets, r.capLens, r.wireLens, r.linkTypes, r.tsSec, r.tsNsec, out, 0, null, 0);
+  };
+  let diffs = 0;
+  for (const r of batches) {
+    const a = new VerdictBatch(r.count);
+    const b = new VerdictBatch(r.count);
+    run(w, r, a);
+    run(p, r, b);
+    for (let i = 0; i < r.count; i++) for (const col of RECORD_COLS) if (a[col][i] !== b[col][i]) diffs++;
+  }
+  t.equal(diffs, 0, 'the same records');
+  t.equal(w.decidedInWasm, 0, 'nothing decided by the module');
+  t.ok(w.fastPathPackets > 0 && w.createMemoHits + w.dropMemoHits > 0, 'the established path and the memo still run');
+  compare(t, 'too large', w, p);
+  w.setSnapshot(s);
+  run(w, batches[0]!, new VerdictBatch(batches[0]!.count));
+  t.ok(w.decidedInWasm > 0, 'a snapshot that fits is decided by the module again');
+});
+
+t.test('decided by the module: port ranges, loopback, and traffic from a node with and without node-ingress policy', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kpf-wasm-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const node = (name: string, ip: string) =>
+    `apiVersion: v1\nkind: Node\nmetadata: {name: ${name}}\nstatus: {addresses: [{type: InternalIP, address: ${ip}}]}\n`;
+  const pod = (name: string, app: string, nodeName: string, ip: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: default, labels: {app: ${app}}}\nspec: {nodeName: ${nodeName}, containers: [{name: c, image: i}]}\nstatus: {podIP: ${ip}, podIPs: [{ip: ${ip}}]}\n`;
+  const file = join(dir, 'cluster.yaml');
+  writeFileSync(
+    file,
+    [
+      node('node-a', '192.168.0.10'),
+      node('node-b', '192.168.0.11'),
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n',
+      pod('client', 'client', 'node-a', '10.0.1.5'),
+      pod('kafka', 'kafka', 'node-a', '10.0.1.6'),
+      pod('server', 'server', 'node-b', '10.0.2.5'),
+      `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: kafka, namespace: default}\nspec:\n  podSelector: {matchLabels: {app: kafka}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{protocol: TCP, port: 9092, endPort: 9094}]\n`,
+      `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: server, namespace: default}\nspec:\n  podSelector: {matchLabels: {app: server}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{protocol: TCP, port: 80}, {protocol: UDP, port: 53}]\n`,
+    ].join('---\n'),
+  );
+  const cluster = buildCluster((await loadManifests([file], {})).objects, {}).cluster;
+  const [client, kafka, server, nodeA] = ['10.0.1.5', '10.0.1.6', '10.0.2.5', '192.168.0.10'];
+  const frames: Uint8Array[] = [];
+  for (const port of [9091, 9092, 9093, 9094, 9095, 9096]) frames.push(seg(client, kafka, 40000 + port, port, 0x02));
+  frames.push(
+    seg(client, server, 41000, 80, 0x02), // allowed
+    seg(client, server, 41001, 81, 0x02), // no such port: denied
+    dgram(client, server, 5000, 53), // allowed
+    seg(kafka, server, 41002, 80, 0x02), // not from the client: denied
+    seg(client, client, 41003, 8080, 0x02), // loopback: bypass
+    seg(nodeA, kafka, 41004, 9092, 0x02), // from kafka's own node
+    seg(nodeA, server, 41005, 80, 0x02), // from another node than server's
+    seg(kafka, client, 41006, 22, 0x10), // mid-flow, allowed (client is not isolated): the general path picks it up
+    seg(client, kafka, 41007, 22, 0x10), // mid-flow, denied: decided
+  );
+  const args = frameBatch(frames, 1_800_000_000);
+  const n = frames.length;
+  const base = snapshotOf(cluster, false, 1);
+  for (const [name, snap] of [
+    ['node ingress allowed', base],
+    ['node ingress under policy', { ...base, flags: base.flags | SemanticsBits.NODE_INGRESS_POLICY }],
+  ] as const) {
+    const w = new Classifier(snap);
+    const p = new Classifier(snap, { conntrack: { wasm: false } });
+    const a = new VerdictBatch(n);
+    const b = new VerdictBatch(n);
+    w.classifyBatch(...args, a);
+    p.classifyBatch(...args, b);
+    for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `${name}: ${col}`);
+    t.equal(w.decidedInWasm, n - 1, `${name}: every first packet but the allowed pickup was decided by the module`);
+    t.same(
+      [...a.verdict.subarray(0, 6)],
+      [2, 1, 1, 1, 2, 2].map((v) => v),
+      `${name}: the port range 9092-9094 (endPort) allows exactly its ports`,
+    );
+    t.equal(a.reason[10], ForwardReason.LOOPBACK, `${name}: loopback`);
+    const fromNode = name === 'node ingress allowed' ? ForwardReason.NODE_INGRESS : 133;
+    t.equal(a.reason[11], fromNode, `${name}: from the pod's own node`);
+    compare(t, name, w, p);
+  }
+  // --ct-pickup=either: a mid-flow packet denied in its own direction may be a reply of an allowed connection, which
+  // the general path decides (the module decides mid-flow packets only with --ct-pickup=on)
+  const reply = seg(client, kafka, 9092, 45000, 0x10);
+  const either = frameBatch([reply, reply], 1_800_000_000);
+  const w = new Classifier(base, { pickup: 'either' });
+  const p = new Classifier(base, { pickup: 'either', conntrack: { wasm: false } });
+  const a = new VerdictBatch(2);
+  const b = new VerdictBatch(2);
+  w.classifyBatch(...either, a);
+  p.classifyBatch(...either, b);
+  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `--ct-pickup=either: ${col}`);
+  t.same([...a.verdict], [1, 1], '--ct-pickup=either: allowed as the reply of client → kafka:9092');
+  t.equal(w.decidedInWasm, 0, '--ct-pickup=either: decided by the general path');
 });
