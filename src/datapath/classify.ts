@@ -33,7 +33,8 @@ import { FragResult, FragmentTable } from './fragments.js';
 import { LOOKUP_NOT_ISOLATED } from './policy-map.js';
 import { SemanticsBits, type Snapshot } from './snapshot.js';
 import { VerdictCache } from './verdict-cache.js';
-import { CHUNK, CHUNK_BYTES, FastCore, HEADER_BYTES, type FastCounters } from './wasm-core.js';
+import { CHUNK, CHUNK_BYTES, FastCore, HEADER_BYTES, SHARD_UNKNOWN, type FastCounters } from './wasm-core.js';
+import { shardBatch, shardOf } from '../workers/shard.js';
 
 /** Verdict of a packet (Hubble's numbers: FORWARDED 1, DROPPED 2). */
 export const PacketVerdict = { FORWARDED: 1, DROPPED: 2 } as const;
@@ -291,6 +292,10 @@ export class Classifier {
   decidedInWasm = 0;
   /** set by the general path when the record it wrote is a decision the decision memo may keep */
   private memoCandidate = false;
+  /** scratch of the shard computation (classifyRecords with `workers` > 1 and no `shards`) */
+  private shardScratch = new Uint8Array(0);
+  private readonly shardKey = new FlowKey();
+  private readonly shardInner = new FlowKey();
 
   get snapshot(): Snapshot {
     return this.snap;
@@ -333,7 +338,9 @@ export class Classifier {
   /**
    * Classifies, in order, the records of a batch whose shard is `shard` (every record when `shards` is null) into
    * `out` at `outStart` + their index, leaving the other records of `out` untouched; then sweeps conntrack a little.
-   * Returns the number of records classified. The common case goes through the WebAssembly fast path when this
+   * With `shards` null and `workers` > 1 the classifier computes each record's shard itself (workers/shard.ts
+   * shardOf, the common case in WebAssembly) and classifies those of shard `shard`. Returns the number of records
+   * classified. The common case goes through the WebAssembly fast path when this
    * classifier has one ({@link fastPath}), else through {@link parseFast}/{@link classifyParsed}; the rest through
    * the general path. Both give the same records, counters and conntrack state (test/datapath/wasm-core.test.ts).
    */
@@ -350,11 +357,20 @@ export class Classifier {
     outStart: number,
     shards: Uint8Array | null,
     shard: number,
+    workers = 1,
   ): number {
-    const mine =
-      this.core !== null
-        ? this.classifyRecordsWasm(this.core, buf, count, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, outStart, shards, shard)
-        : this.classifyRecordsTs(buf, count, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, outStart, shards, shard);
+    let mine: number;
+    if (this.core !== null) {
+      const self = shards === null && workers > 1 ? workers : 0;
+      mine = this.classifyRecordsWasm(this.core, buf, count, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, outStart, shards, shard, self);
+    } else {
+      if (shards === null && workers > 1) {
+        if (this.shardScratch.length < count) this.shardScratch = new Uint8Array(count);
+        shards = this.shardScratch;
+        shardBatch(this.snap, this.decodeOpts, buf, offsets, capLens, wireLens, linkTypes, count, workers, shards);
+      }
+      mine = this.classifyRecordsTs(buf, count, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, outStart, shards, shard);
+    }
     this.ct.sweep(undefined, 64);
     return mine;
   }
@@ -414,10 +430,16 @@ export class Classifier {
     outStart: number,
     shards: Uint8Array | null,
     shard: number,
+    selfShards: number,
   ): number {
     const ct = this.ct;
     const co = this.coreOut!;
     const s = this.snap;
+    // the records' shards computed here (each worker computes all, the same way): the module's shardChunk for the
+    // common frame, workers/shard.ts shardOf for the rest; it reads the ClusterIP filter from the snapshot copy, and
+    // without that copy a snapshot with ClusterIPs is sharded by shardOf alone
+    const vips = (s.flags & SemanticsBits.DNAT_OFF) === 0 && s.services.vipMask >= 0;
+    const wasmShards = selfShards > 1 && (core.decides || !vips);
     const revision = (s.flags & SemanticsBits.REEVALUATE) !== 0 ? s.revision >>> 0 : -1;
     const blen = buf.length;
     let mine = 0;
@@ -434,7 +456,8 @@ export class Classifier {
         const r = c0 + k;
         if (shards !== null && shards[r] !== shard) continue;
         own++;
-        lastOwn = r;
+        // (computing its own shards, the classifier learns which records are its own below)
+        if (selfShards <= 1) lastOwn = r;
         const o = offsets[r]!;
         const e = o + capLens[r]!;
         if (e > blen) core.capLens[k] = 0;
@@ -444,7 +467,6 @@ export class Classifier {
         }
       }
       if (own === 0) continue;
-      mine += own;
       let rangeStart = 0;
       if (hi <= lo) {
         // no frame lies in the buffer: nothing for the fast path to read
@@ -469,7 +491,23 @@ export class Classifier {
       core.tsSec.set(tsSec.subarray(c0, c0 + n));
       core.tsNsec.set(tsNsec.subarray(c0, c0 + n));
       if (shards !== null) core.shards.set(shards.subarray(c0, c0 + n));
-      const sh = shards !== null ? shard : -1;
+      else if (selfShards > 1) {
+        const cs = core.shards;
+        if (wasmShards) core.shardChunk(n, rangeStart, selfShards, vips ? 1 : 0);
+        else cs.fill(SHARD_UNKNOWN, 0, n);
+        own = 0;
+        for (let k = 0; k < n; k++) {
+          const r = c0 + k;
+          if (cs[k] === SHARD_UNKNOWN) cs[k] = shardOf(linkTypes[r]!, buf, offsets[r]!, capLens[r]!, wireLens[r]!, this.shardKey, this.shardInner, selfShards, s, this.decodeOpts);
+          if (cs[k] === shard) {
+            own++;
+            lastOwn = r;
+          }
+        }
+        if (own === 0) continue;
+      }
+      mine += own;
+      const sh = shards !== null || selfShards > 1 ? shard : -1;
       let i = 0;
       while (i < n) {
         core.clock = ct.clockNs;
@@ -489,8 +527,12 @@ export class Classifier {
         if (this.memoCandidate) this.memoize(core, co, j);
         i = j + 1;
       }
-      if (shards === null) out.copyRecords(co, 0, n, outStart + c0);
-      else for (let k = 0; k < n; k++) if (shards[c0 + k] === shard) out.copyRecord(co, k, outStart + c0 + k);
+      if (shards !== null) {
+        for (let k = 0; k < n; k++) if (shards[c0 + k] === shard) out.copyRecord(co, k, outStart + c0 + k);
+      } else if (selfShards > 1) {
+        const cs = core.shards;
+        for (let k = 0; k < n; k++) if (cs[k] === shard) out.copyRecord(co, k, outStart + c0 + k);
+      } else out.copyRecords(co, 0, n, outStart + c0);
     }
     // as the TypeScript loop leaves it: the time of the last record classified
     if (lastOwn >= 0) ct.timeNs = tsSec[lastOwn]! * 1e9 + tsNsec[lastOwn]!;

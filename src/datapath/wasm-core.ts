@@ -89,6 +89,9 @@ export class Arena {
   }
 }
 
+/** FastCore.shardChunk's value for a record it leaves to workers/shard.ts shardOf (src/wasm/fast4.ts) */
+export const SHARD_UNKNOWN = 255;
+
 /** Records per chunk: a batch is copied into the module's memory and classified this many records at a time. */
 export const CHUNK = 4096;
 /** Bytes of the chunk's frames copied whole (small frames); larger chunks copy each frame's first HEADER_BYTES. */
@@ -251,6 +254,12 @@ export class FastCore {
   /** whether the module decides first packets under the current snapshot (false: it did not fit) */
   decides = false;
   readonly run: (i: number, end: number, rangeStart: number, shard: number, revision: number) => number;
+  /**
+   * The shards of chunk records [0, n) into `shards` (src/wasm/fast4.ts shardChunk): those of the common frames whose
+   * addresses are certainly no ClusterIP (`vips` 0: the snapshot has none, or no Service NAT), SHARD_UNKNOWN for the
+   * others.
+   */
+  readonly shardChunk: (n: number, rangeStart: number, workers: number, vips: number) => void;
 
   constructor(arena: Arena, tcp: FastTable, other: FastTable, timeouts: Float64Array, reasonEstablished: number, reasonReply: number) {
     const mod = fastModule();
@@ -308,6 +317,7 @@ export class FastCore {
     const x = inst.exports as unknown as {
       setLayout(...a: number[]): void;
       run(i: number, end: number, rangeStart: number, shard: number, revision: number): number;
+      shardChunk(n: number, rangeStart: number, workers: number, vips: number): void;
     };
     x.setLayout(
       desc.byteOffset,
@@ -332,6 +342,7 @@ export class FastCore {
       this.snapDesc.byteOffset,
     );
     this.run = x.run;
+    this.shardChunk = x.shardChunk;
   }
 
   get clock(): number {

@@ -16,10 +16,8 @@ import type { Snapshot } from '../datapath/snapshot.js';
 import { fastModule } from '../datapath/wasm-core.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import { CaptureFormatError } from '../sources/errors.js';
-import { defaultDecodeOptions } from '../packet/options.js';
 import type { ShardedPool } from '../workers/pool.js';
 import { DEFAULT_IN_FLIGHT, startPool } from './pool-start.js';
-import { shardBatch } from '../workers/shard.js';
 import { snapshotHandle } from '../workers/transfer.js';
 import type { WorkerStats } from '../workers/verdict.worker.js';
 
@@ -82,8 +80,8 @@ interface Pending {
   records: RecordBatch;
   /** the batch's verdicts, filled by the workers at the records' indices */
   verdicts: VerdictBatch;
-  /** per worker: whether its part succeeded */
-  parts: Array<Promise<boolean>>;
+  /** per worker: the records it classified, or -1 when its part failed */
+  parts: Array<Promise<number>>;
   /** the shared memory it occupies until it is complete */
   slot: SharedSlot;
 }
@@ -104,8 +102,6 @@ class SharedSlot {
   readonly fileOffsets: Float64Array;
   readonly out: SharedArrayBuffer;
   readonly verdicts: VerdictBatch;
-  /** with several workers: each record's shard (workers/shard.ts shardBatch) */
-  readonly shards: Uint8Array;
   constructor(readonly capacity: number) {
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
     this.buf = new Uint8Array(sab(capacity * 128));
@@ -119,7 +115,6 @@ class SharedSlot {
     this.fileOffsets = new Float64Array(capacity);
     this.out = sab(VerdictBatch.bytes(capacity));
     this.verdicts = new VerdictBatch(capacity, this.out);
-    this.shards = new Uint8Array(sab(capacity));
   }
 
   /** Copies the reader's batch in (the reader reuses its buffers); grows the byte buffer when a batch needs more. */
@@ -168,7 +163,6 @@ export async function replay(
   const pool = startedPool ?? startPool(opts);
   const handle = snapshotHandle(snapshot);
   const W = opts.workers;
-  const decodeOpts = opts.classifier.decode ?? defaultDecodeOptions;
   const pending: Pending[] = [];
   const maxInFlight = Math.max(1, W * opts.inFlightPerWorker);
   const summary: ReplaySummary = {
@@ -194,10 +188,9 @@ export async function replay(
     if (!slot || slot.capacity < n) slot = new SharedSlot(Math.max(n, opts.batchSize));
     slot.fill(b, end);
     const mySeq = seq++;
-    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, verdicts, shards } = slot;
-    // the shard of each record, once, here: each worker then skips the other shards' records at one byte each
-    if (W > 1) shardBatch(snapshot, decodeOpts, buf, offsets, capLens, wireLens, linkTypes, n, W, shards);
-    // every worker gets the whole batch (shared memory, no copies) and classifies the records of its shard
+    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, verdicts } = slot;
+    // every worker gets the whole batch (shared memory, no copies), computes every record's shard (workers/shard.ts:
+    // the same function in every worker, the common frame in WebAssembly) and classifies the records of its own
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
       return pool
@@ -215,15 +208,14 @@ export async function replay(
           capacity: slot.capacity,
           shard: w,
           workers: W,
-          ...(W > 1 ? { shards } : {}),
           out,
           ...(crash ? { crash: true } : {}),
         })
         .then(
-          () => true,
+          (r: { count: number }) => r.count,
           () => {
             summary.workerFailures++;
-            return false;
+            return -1;
           },
         );
     });
@@ -243,11 +235,15 @@ export async function replay(
   };
 
   const complete = async (p: Pending): Promise<void> => {
-    const ok = await Promise.all(p.parts);
+    const counts = await Promise.all(p.parts);
     const n = p.records.count;
     const out = p.verdicts;
     let defaulted = 0;
-    if (ok.some((x) => !x)) {
+    if (!counts.includes(-1) && counts.reduce((a, c) => a + c, 0) !== n) {
+      // the workers' shards partition the batch: anything else is a bug, not a verdict
+      throw new KpfError('KPF_ERR_INTERNAL', `batch ${p.seq}: the workers classified ${counts.join(' + ')} of its ${n} records`);
+    }
+    if (counts.includes(-1)) {
       // a failed worker's records are those it left without a verdict (a verdict is never 0)
       for (let i = 0; i < n; i++) {
         if (out.verdict[i] !== 0) continue;

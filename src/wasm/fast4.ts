@@ -855,3 +855,61 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     }
   return end;
 }
+
+const SEED_ADDR: u32 = 0x6b706661;
+/** chunk shard value of a record left to the caller (workers/shard.ts shardOf) */
+const SHARD_UNKNOWN: u8 = 255;
+
+/**
+ * The shard of each record [0, n) of the chunk into the shard column: workers/shard.ts shardBatch for the frames
+ * packet/fast4.ts parses whose addresses are certainly no ClusterIP (`vips` 0: no Service NAT to follow) — the symmetric
+ * hash of the address pair (flow-hash.ts pairHashI) modulo `workers`; SHARD_UNKNOWN for any other record, which the
+ * caller shards with the TypeScript function. (The parse is run's, without the TCP flag check.)
+ */
+export function shardChunk(n: u32, rangeStart: u32, workers: u32, vips: u32): void {
+  const filter: usize = <usize>load<u32>(snap + SN_VIP_FILTER);
+  for (let i: u32 = 0; i < n; i++) {
+    const ii = <usize>i;
+    let s: u8 = SHARD_UNKNOWN;
+    const off = load<u32>(inOff + (ii << 2));
+    const capLen = load<u32>(inCap + (ii << 2));
+    const wireLen = load<u32>(inWire + (ii << 2));
+    const lt = <u32>load<u16>(inLink + (ii << 1));
+    const b: usize = inBytes + <usize>(off - rangeStart);
+    let p: usize = 0;
+    if (lt == 1) {
+      if (capLen >= 34 && load<u8>(b, 12) == 0x08 && load<u8>(b, 13) == 0x00) p = b + 14;
+    } else if (lt == 101 || lt == 228) p = b;
+    const ce: usize = b + <usize>capLen;
+    if (p != 0 && ce - p >= 20 && load<u8>(p) == 0x45) {
+      const wire = wireLen >= capLen && wireLen <= MAX_TRUSTED_WIRE_LEN ? wireLen : capLen;
+      const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+      const pend: usize = p + <usize>tot;
+      const proto = <u32>load<u8>(p, 9);
+      const l4: usize = p + 20;
+      const l4len = <i32>tot - 20;
+      let ok = pend <= ce && pend <= b + <usize>wire && (((<u32>load<u8>(p, 6) << 8) | <u32>load<u8>(p, 7)) & 0x3fff) == 0;
+      if (ok && proto == 6) {
+        const doff = <i32>((<u32>load<u8>(l4, 12) >> 4) << 2);
+        ok = l4len >= 20 && doff >= 20 && doff <= l4len;
+      } else if (ok && proto == 17) {
+        const ulen = <i32>((<u32>load<u8>(l4, 4) << 8) | <u32>load<u8>(l4, 5));
+        ok = l4len >= 8 && ulen >= 8 && ulen <= l4len;
+      } else ok = false;
+      if (ok) {
+        const src = bswap<u32>(load<u32>(p, 12));
+        const dst = bswap<u32>(load<u32>(p, 16));
+        const maybeVip =
+          vips != 0 &&
+          (((<u32>load<u8>(filter + <usize>((dst & 0xffff) >> 3)) >> (dst & 7)) & 1) != 0 ||
+            ((<u32>load<u8>(filter + <usize>((src & 0xffff) >> 3)) >> (src & 7)) & 1) != 0);
+        if (!maybeVip) {
+          const lo = src < dst ? src : dst;
+          const hi = src < dst ? dst : src;
+          s = <u8>(fmix(((lo ^ SEED_ADDR) * 0xcc9e2d51 ^ hi) + 4) % workers);
+        }
+      }
+    }
+    store<u8>(inShard + ii, s);
+  }
+}

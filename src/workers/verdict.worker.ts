@@ -26,7 +26,10 @@ export interface VerdictTask {
   /** this worker's shard and the number of shards: the worker classifies the records whose shard is its own */
   shard: number;
   workers: number;
-  /** with several workers: each record's shard (workers/shard.ts shardBatch), computed once by the main thread */
+  /**
+   * with several workers: each record's shard (workers/shard.ts shardBatch); when absent, each worker computes the
+   * shards itself (Classifier.classifyRecords), which is what the replay engine does
+   */
   shards?: Uint8Array;
   /** the batch's verdicts (VerdictBatch layout over a SharedArrayBuffer): each worker fills its records */
   out: SharedArrayBuffer;
@@ -86,10 +89,9 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   const c = classifier;
   const out = new VerdictBatch(task.capacity, task.out);
   const n = task.count;
-  // with several workers the main thread has put each record's shard in `shards` (workers/shard.ts shardBatch)
   const shards = task.workers > 1 ? task.shards ?? null : null;
-  if (task.workers > 1 && (shards === null || shards.length < n)) throw new Error(`batch of ${n} records without their shards`);
-  const mine = c.classifyRecords(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, 0, shards, task.shard);
+  if (shards !== null && shards.length < n) throw new Error(`batch of ${n} records with ${shards.length} shards`);
+  const mine = c.classifyRecords(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, 0, shards, task.shard, task.workers);
   return { count: mine };
 }
 

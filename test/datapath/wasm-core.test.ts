@@ -39,6 +39,8 @@ interface Case {
   maxBatch: number;
   /** shards: each shard's records go to its own pair of classifiers */
   shards: number;
+  /** the WebAssembly classifiers compute the shards themselves (the TypeScript ones get workers/shard.ts shardBatch's) */
+  selfShard?: boolean;
   /** records written from this index of the output batch */
   outStart: number;
 }
@@ -97,7 +99,7 @@ async function check(t: Test, c: Case): Promise<void> {
     for (let sh = 0; sh < c.shards; sh++) {
       const col = c.shards > 1 ? shardCol : null;
       const args = [r.buf, r.count, r.offsets, r.capLens, r.wireLens, r.linkTypes, r.tsSec, r.tsNsec] as const;
-      const mw = W[sh]!.classifyRecords(...args, a, c.outStart, col, sh);
+      const mw = W[sh]!.classifyRecords(...args, a, c.outStart, c.selfShard ? null : col, sh, c.shards);
       const mp = P[sh]!.classifyRecords(...args, b, c.outStart, col, sh);
       if (mw !== mp) t.fail(`${c.name}: batch ${bi} shard ${sh}: ${mw} records vs ${mp}`);
     }
@@ -154,6 +156,16 @@ const cases: Case[] = [
   { ...base, name: 'lab → step 2, --on-policy-change=keep', cluster: lab, other: labStep2, traffic: { packets: 30_000, flows: 300, seed: 5 } },
   { ...base, name: 'lab → step 2, --on-policy-change=reevaluate', cluster: lab, other: labStep2, traffic: { packets: 30_000, flows: 300, seed: 6 }, reevaluate: true },
   { ...base, name: 'bench cluster, two shards', cluster: bench, traffic: { packets: 30_000, flows: 1_000, seed: 7, externalShare: 0.2 }, shards: 2, maxBatch: 5000 },
+  {
+    ...base,
+    name: 'bench cluster, three shards computed by each classifier',
+    cluster: bench,
+    traffic: { packets: 30_000, flows: 1_000, seed: 12, externalShare: 0.2 },
+    shards: 3,
+    selfShard: true,
+    maxBatch: 5000,
+  },
+  { ...base, name: 'lab (a ClusterIP), two shards computed by each classifier', cluster: lab, traffic: { packets: 20_000, flows: 300, seed: 13 }, shards: 2, selfShard: true },
   { ...base, name: 'lab, --ct-pickup=either', cluster: lab, traffic: { packets: 20_000, flows: 300, seed: 8, externalShare: 0.3 }, opts: { pickup: 'either' } },
   // short connections between few pods: most first packets repeat a decision (created from the decision memo)
   { ...base, name: 'lab, short connections', cluster: lab, traffic: { packets: 30_000, flows: 6_000, seed: 9, concurrency: 64 } },
