@@ -721,7 +721,7 @@ export class Classifier {
     let nat: CtNat | null = null;
     if (dd.backend >= 0 && !reversed) {
       nat = this.nat;
-      nat.setDnat(dd.dst0, dd.dst1, dd.dst2, dd.dst3, dd.dport);
+      nat.setDnat(dd.dst0 | 0, dd.dst1 | 0, dd.dst2 | 0, dd.dst3 | 0, dd.dport);
       out.flags[i] |= PacketFlag.NAT;
     }
     if (dd.verdict === Verdict.BYPASS) out.flags[i] |= PacketFlag.BYPASS;
@@ -803,8 +803,8 @@ export class Classifier {
     const k = this.key;
     const s = this.snap;
     if (k.family !== 0) {
-      const sv = s.ipcache.lookup(k.family, k.src0, k.src1, k.src2, k.src3);
-      const dv = s.ipcache.lookup(k.family, k.dst0, k.dst1, k.dst2, k.dst3);
+      const sv = s.ipcache.lookup(k.family, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0);
+      const dv = s.ipcache.lookup(k.family, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0);
       const se = s.ipEndpoint[sv]!;
       const de = s.ipEndpoint[dv]!;
       out.srcEp[i] = se;

@@ -14,7 +14,7 @@
  * Results go into a caller-owned {@link Decision} record (hot path: no allocation).
  */
 import { DropReason } from '../core/enums.js';
-import { backendHash, chooseBackend } from '../core/hash.js';
+import { backendHashI, chooseBackend } from '../core/hash.js';
 import { LOOKUP_DENIED, LOOKUP_NOT_ISOLATED, lookupPolicy } from './policy-map.js';
 import { SemanticsBits, findFrontend, type Snapshot } from './snapshot.js';
 import { VerdictCache } from './verdict-cache.js';
@@ -93,20 +93,20 @@ export function decide(s: Snapshot, k: DecideInput, out: Decision, vc?: VerdictC
   // 1. bypasses
   if (proto === 58 && (s.icmpv6Bypass[(k.icmpType & 255) >>> 5]! & (1 << (k.icmpType & 31))) !== 0) return bypass(out, Why.ICMPV6_ND);
   if (k.src3 === k.dst3 && k.src2 === k.dst2 && k.src1 === k.dst1 && k.src0 === k.dst0) {
-    const v = s.ipcache.lookup(k.family, k.src0, k.src1, k.src2, k.src3);
+    const v = s.ipcache.lookup(k.family, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0);
     if (s.ipEndpoint[v]! !== 0) return bypass(out, Why.LOOPBACK);
   }
   if ((proto === 1 || proto === 58) && (flags & SemanticsBits.ICMP_ALLOW) !== 0) return bypass(out, Why.ICMP_ALLOW);
   const port = ports ? k.dport : 0;
   // 2. Service DNAT
   if ((flags & SemanticsBits.DNAT_OFF) === 0) {
-    const f = findFrontend(s.services, k.family, k.dst0, k.dst1, k.dst2, k.dst3, proto, port);
+    const f = findFrontend(s.services, k.family, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, proto, port);
     if (f === -2) return drop(out, DropReason.SERVICE_BACKEND_NOT_FOUND, -1);
     if (f >= 0) {
       out.frontend = f;
       const n = s.services.feCount[f]!;
       if (n === 0) return drop(out, DropReason.SERVICE_BACKEND_NOT_FOUND, -1);
-      const h = backendHash(k.src0, k.src1, k.src2, k.src3, k.dst0, k.dst1, k.dst2, k.dst3, proto, k.sport, k.dport);
+      const h = backendHashI(k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, proto, k.sport, k.dport);
       const b = s.services.feStart[f]! + chooseBackend(h, n);
       out.backend = b;
       const o = b * 4;
@@ -119,8 +119,9 @@ export function decide(s: Snapshot, k: DecideInput, out: Decision, vc?: VerdictC
   }
   const dport = ports ? out.dport : 0;
   // 3. ipcache
-  const sv = s.ipcache.lookup(k.family, k.src0, k.src1, k.src2, k.src3);
-  const dv = s.ipcache.lookup(k.family, out.dst0, out.dst1, out.dst2, out.dst3);
+  // address words go to calls as int32: a uint32 of 2^31 or more passed to a call V8 did not inline is boxed
+  const sv = s.ipcache.lookup(k.family, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0);
+  const dv = s.ipcache.lookup(k.family, out.dst0 | 0, out.dst1 | 0, out.dst2 | 0, out.dst3 | 0);
   const srcEp = s.ipEndpoint[sv]!;
   const dstEp = s.ipEndpoint[dv]!;
   out.srcIdentity = s.ipIdentity[sv]!;

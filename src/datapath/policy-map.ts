@@ -24,7 +24,7 @@
  *
  * @remarks hot path (lookup): no allocation, no closures, integer arithmetic only.
  */
-import { fmix32, mix32 } from '../core/hash.js';
+import { fmix32i, mix32i } from '../core/hash.js';
 
 export const LOOKUP_NOT_ISOLATED = -2;
 export const LOOKUP_DENIED = -1;
@@ -55,7 +55,7 @@ export interface PolicyMapArrays {
 const BIT_PROTO_ANY = 1 << 17;
 
 function hash3(a: number, b: number, c: number): number {
-  return fmix32(mix32(mix32(mix32(0x9e3779b9, a), b), c));
+  return fmix32i(mix32i(mix32i(mix32i(0x9e3779b9, a), b), c));
 }
 
 function nextPow2(n: number): number {

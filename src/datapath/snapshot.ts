@@ -10,7 +10,7 @@
  *   services  frontend hash: (family, addr words, proto, port) → frontend; backends: addr words, port, endpoint
  *   vips      hash of ClusterIPs alone (a packet to a ClusterIP on a port the Service lacks is dropped)
  */
-import { fmix32, mix32 } from '../core/hash.js';
+import { fmix32i, mix32i } from '../core/hash.js';
 import { LpmTable } from './lpm.js';
 import type { PolicyMapArrays } from './policy-map.js';
 
@@ -79,13 +79,14 @@ export const SemanticsBits = {
   DNAT_OFF: 64,
 } as const;
 
+/** Hash of a Service frontend or ClusterIP key (int32: see core/hash.ts mix32i). */
 export function hashAddr(family: number, proto: number, port: number, w0: number, w1: number, w2: number, w3: number): number {
-  let h = mix32(0x73766331, (family << 24) | (proto << 16) | port);
-  h = mix32(h, w0);
-  h = mix32(h, w1);
-  h = mix32(h, w2);
-  h = mix32(h, w3);
-  return fmix32(h);
+  let h = mix32i(0x73766331, (family << 24) | (proto << 16) | port);
+  h = mix32i(h, w0);
+  h = mix32i(h, w1);
+  h = mix32i(h, w2);
+  h = mix32i(h, w3);
+  return fmix32i(h);
 }
 
 /**
@@ -102,7 +103,8 @@ export function findFrontend(s: ServiceTable, family: number, w0: number, w1: nu
     const f = v - 1;
     if (s.fePort[f] === port && s.feProto[f] === proto && s.feFamily[f] === family) {
       const o = f * 4;
-      if (s.feAddr[o + 3] === w3 && s.feAddr[o + 2] === w2 && s.feAddr[o + 1] === w1 && s.feAddr[o] === w0) return f;
+      // words compared as int32: callers may pass either form (the per-packet path passes int32, see decide.ts)
+      if ((s.feAddr[o + 3]! | 0) === (w3 | 0) && (s.feAddr[o + 2]! | 0) === (w2 | 0) && (s.feAddr[o + 1]! | 0) === (w1 | 0) && (s.feAddr[o]! | 0) === (w0 | 0)) return f;
     }
     i = (i + 1) & s.mask;
   }
@@ -111,7 +113,14 @@ export function findFrontend(s: ServiceTable, family: number, w0: number, w1: nu
     const v = s.vipSlot[j]!;
     if (v === 0) return -1;
     const o = (v - 1) * 4;
-    if (s.vipFamily[v - 1] === family && s.vipAddr[o + 3] === w3 && s.vipAddr[o + 2] === w2 && s.vipAddr[o + 1] === w1 && s.vipAddr[o] === w0) return -2;
+    if (
+      s.vipFamily[v - 1] === family &&
+      (s.vipAddr[o + 3]! | 0) === (w3 | 0) &&
+      (s.vipAddr[o + 2]! | 0) === (w2 | 0) &&
+      (s.vipAddr[o + 1]! | 0) === (w1 | 0) &&
+      (s.vipAddr[o]! | 0) === (w0 | 0)
+    )
+      return -2;
     j = (j + 1) & s.vipMask;
   }
 }

@@ -9,7 +9,7 @@
  *
  *   index: open addressing, linear probing, backward-shift delete, size = pow2 >= 2 × cap
  *   ┌────────────┬────────────┐
- *   │ idxRef i32 │ idxHash u32 │ ──▶ entry (−1 empty)
+ *   │ idxRef i32 │ idxHash i32 │ ──▶ entry (−1 empty)
  *   └────────────┴────────────┘
  *   entries (cap, struct of arrays): k0 k1 k2 u32 │ verdict u8 │ rule u32 │ rev u32 │ ref bit u8
  *
@@ -29,7 +29,7 @@
  *
  * @remarks hot path (lookup, insert): no allocation, no closures.
  */
-import { fmix32, mix32 } from '../core/hash.js';
+import { fmix32i, mix32i } from '../core/hash.js';
 import { backwardShiftDelete } from './open-addressing.js';
 
 /** {@link VerdictCache.lookup} result: no entry. */
@@ -76,11 +76,11 @@ export class VerdictCache {
   readonly capacity: number;
   private readonly mask: number;
   private readonly idxRef: Int32Array;
-  private readonly idxHash: Uint32Array;
+  private readonly idxHash: Int32Array;
   private readonly k0: Uint32Array;
   private readonly k1: Uint32Array;
   private readonly k2: Uint32Array;
-  private readonly eHash: Uint32Array;
+  private readonly eHash: Int32Array;
   private readonly verdicts: Uint8Array;
   private readonly rules: Uint32Array;
   private readonly revs: Uint32Array;
@@ -104,11 +104,11 @@ export class VerdictCache {
     while (size < capacity * 2) size *= 2;
     this.mask = size - 1;
     this.idxRef = new Int32Array(size).fill(-1);
-    this.idxHash = new Uint32Array(size);
+    this.idxHash = new Int32Array(size);
     this.k0 = new Uint32Array(capacity);
     this.k1 = new Uint32Array(capacity);
     this.k2 = new Uint32Array(capacity);
-    this.eHash = new Uint32Array(capacity);
+    this.eHash = new Int32Array(capacity);
     this.verdicts = new Uint8Array(capacity);
     this.rules = new Uint32Array(capacity);
     this.revs = new Uint32Array(capacity);
@@ -116,7 +116,7 @@ export class VerdictCache {
   }
 
   private static hash(a: number, b: number, c: number): number {
-    return fmix32(mix32(mix32(mix32(0x76636b31, a), b), c));
+    return fmix32i(mix32i(mix32i(mix32i(0x76636b31, a), b), c));
   }
 
   private find(a: number, b: number, c: number, h: number): number {

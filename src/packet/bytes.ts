@@ -5,6 +5,13 @@
 export function u16(b: Uint8Array, i: number): number {
   return (b[i] << 8) | b[i + 1];
 }
+/**
+ * signed 32-bit big-endian: for a per-packet caller that stores `i32(…) >>> 0` into a field, because a uint32 of 2^31
+ * or more returned by a call V8 did not inline is a heap number (an allocation)
+ */
+export function i32(b: Uint8Array, i: number): number {
+  return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+}
 /** unsigned 32-bit big-endian */
 export function u32(b: Uint8Array, i: number): number {
   return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;

@@ -7,7 +7,7 @@
  */
 import { DecodeStatus } from '../core/enums.js';
 import type { FlowKey } from '../core/flow-key.js';
-import { u16, u32 } from './bytes.js';
+import { i32, u16 } from './bytes.js';
 
 export function decodeInner(b: Uint8Array, base: number, outer: FlowKey, inner: FlowKey): number {
   inner.reset();
@@ -17,17 +17,17 @@ export function decodeInner(b: Uint8Array, base: number, outer: FlowKey, inner: 
   inner.family = outer.innerFamily;
   inner.proto = outer.innerProto;
   if (inner.family === 4) {
-    inner.src3 = u32(b, q + 12);
-    inner.dst3 = u32(b, q + 16);
+    inner.src3 = i32(b, q + 12) >>> 0;
+    inner.dst3 = i32(b, q + 16) >>> 0;
   } else {
-    inner.src0 = u32(b, q + 8);
-    inner.src1 = u32(b, q + 12);
-    inner.src2 = u32(b, q + 16);
-    inner.src3 = u32(b, q + 20);
-    inner.dst0 = u32(b, q + 24);
-    inner.dst1 = u32(b, q + 28);
-    inner.dst2 = u32(b, q + 32);
-    inner.dst3 = u32(b, q + 36);
+    inner.src0 = i32(b, q + 8) >>> 0;
+    inner.src1 = i32(b, q + 12) >>> 0;
+    inner.src2 = i32(b, q + 16) >>> 0;
+    inner.src3 = i32(b, q + 20) >>> 0;
+    inner.dst0 = i32(b, q + 24) >>> 0;
+    inner.dst1 = i32(b, q + 28) >>> 0;
+    inner.dst2 = i32(b, q + 32) >>> 0;
+    inner.dst3 = i32(b, q + 36) >>> 0;
   }
   const p = inner.proto;
   if (p === 6 || p === 17 || p === 132) {

@@ -1,6 +1,6 @@
 import type { FlowKey } from '../core/flow-key.js';
 import { DecodeStatus } from '../core/enums.js';
-import { u16, u32 } from './bytes.js';
+import { i32, u16 } from './bytes.js';
 import { decodeL4 } from './l4.js';
 
 /** IPv4 flag bits in the flags/fragment-offset word. */
@@ -41,8 +41,8 @@ export function decodeIPv4(b: Uint8Array, p: number, ce: number, we: number, bas
   const off = (ff & 0x1fff) << 3;
   const proto = b[p + 9];
   k.proto = proto;
-  k.src3 = u32(b, p + 12);
-  k.dst3 = u32(b, p + 16);
+  k.src3 = i32(b, p + 12) >>> 0;
+  k.dst3 = i32(b, p + 16) >>> 0;
   k.fragId = u16(b, p + 4);
   k.fragOffset = off;
   const l4 = p + ihl;

@@ -1,6 +1,6 @@
 import type { FlowKey } from '../core/flow-key.js';
 import { DecodeStatus } from '../core/enums.js';
-import { u16, u32 } from './bytes.js';
+import { i32, u16 } from './bytes.js';
 import { decodeL4 } from './l4.js';
 
 /**
@@ -28,14 +28,14 @@ export function decodeIPv6(b: Uint8Array, p: number, ce: number, we: number, bas
   if (ce - p < 40) return DecodeStatus.TRUNCATED;
   let plen = u16(b, p + 4);
   let nh = b[p + 6];
-  k.src0 = u32(b, p + 8);
-  k.src1 = u32(b, p + 12);
-  k.src2 = u32(b, p + 16);
-  k.src3 = u32(b, p + 20);
-  k.dst0 = u32(b, p + 24);
-  k.dst1 = u32(b, p + 28);
-  k.dst2 = u32(b, p + 32);
-  k.dst3 = u32(b, p + 36);
+  k.src0 = i32(b, p + 8) >>> 0;
+  k.src1 = i32(b, p + 12) >>> 0;
+  k.src2 = i32(b, p + 16) >>> 0;
+  k.src3 = i32(b, p + 20) >>> 0;
+  k.dst0 = i32(b, p + 24) >>> 0;
+  k.dst1 = i32(b, p + 28) >>> 0;
+  k.dst2 = i32(b, p + 32) >>> 0;
+  k.dst3 = i32(b, p + 36) >>> 0;
   if (plen === 0) {
     plen = jumbo(b, p, ce, we, nh);
     if (plen < 0) return DecodeStatus.IPV6_BAD_PAYLOAD_LENGTH;
@@ -77,7 +77,7 @@ export function decodeIPv6(b: Uint8Array, p: number, ce: number, we: number, bas
         if (cend - q < 8) return DecodeStatus.TRUNCATED;
         const fo = u16(b, q + 2);
         const off = fo & 0xfff8;
-        k.fragId = u32(b, q + 4);
+        k.fragId = i32(b, q + 4) >>> 0;
         k.fragOffset = off;
         if (off !== 0) {
           k.frag = 2;
@@ -130,7 +130,7 @@ function jumbo(b: Uint8Array, p: number, ce: number, we: number, nh: number): nu
     if (o + 2 > hend) return -1;
     const l = b[o + 1];
     if (t === 0xc2 && l === 4 && o + 6 <= hend) {
-      const v = u32(b, o + 2);
+      const v = i32(b, o + 2) >>> 0;
       return v > 65535 ? v : -1;
     }
     o += 2 + l;

@@ -1,6 +1,6 @@
 import type { FlowKey } from '../core/flow-key.js';
 import { DecodeStatus } from '../core/enums.js';
-import { u16, u32 } from './bytes.js';
+import { i32, u16 } from './bytes.js';
 
 /** SCTP chunk types (RFC 9260 §3.2). */
 export const SctpChunk = {
@@ -18,7 +18,7 @@ export function decodeSctp(b: Uint8Array, p: number, ce: number, we: number, bas
   if (ce - p < 13) return DecodeStatus.TRUNCATED;
   k.sport = u16(b, p);
   k.dport = u16(b, p + 2);
-  k.sctpVtag = u32(b, p + 4);
+  k.sctpVtag = i32(b, p + 4) >>> 0;
   k.sctpChunk = b[p + 12];
   k.payloadOff = p + 12 - base;
   if (ce - p < 16) k.truncated = 1;

@@ -1,6 +1,6 @@
 import type { FlowKey } from '../core/flow-key.js';
 import { DecodeStatus } from '../core/enums.js';
-import { u16, u32 } from './bytes.js';
+import { i32, u16 } from './bytes.js';
 
 /** TCP flag bits in FlowKey.tcpFlags (RFC 9293; AE/NS is FlowKey.tcpAe). */
 export const TcpFlag = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ECE: 64, CWR: 128 } as const;
@@ -20,8 +20,8 @@ export function decodeTcp(b: Uint8Array, p: number, ce: number, we: number, base
   if (doff > wire) return first ? DecodeStatus.FRAGMENT_INVALID : DecodeStatus.TCP_BAD_HEADER;
   k.sport = u16(b, p);
   k.dport = u16(b, p + 2);
-  k.tcpSeq = u32(b, p + 4);
-  k.tcpAck = u32(b, p + 8);
+  k.tcpSeq = i32(b, p + 4) >>> 0;
+  k.tcpAck = i32(b, p + 8) >>> 0;
   k.tcpAe = b[p + 12] & 1;
   k.tcpFlags = b[p + 13];
   if (ce - p >= 16) k.tcpWindow = u16(b, p + 14);

@@ -9,7 +9,7 @@
  */
 import { DecodeStatus } from '../core/enums.js';
 import { FlowKey } from '../core/flow-key.js';
-import { backendHash, chooseBackend } from '../core/hash.js';
+import { backendHashI, chooseBackend } from '../core/hash.js';
 import { pairHashI } from '../datapath/flow-hash.js';
 import { SemanticsBits, findFrontend, type Snapshot } from '../datapath/snapshot.js';
 import { decode } from '../packet/decode.js';
@@ -23,7 +23,8 @@ function hasPorts(p: number): boolean {
 
 /** Pair hash (int32) of a decoded key, with the ClusterIP side replaced by the backend it is translated to. */
 function natPairHash(s: Snapshot | null, k: FlowKey): number {
-  return natPairHashOf(s, k.family, k.proto, k.src0, k.src1, k.src2, k.src3, k.dst0, k.dst1, k.dst2, k.dst3, k.sport, k.dport);
+  // address words as int32: a uint32 of 2^31 or more passed to a call V8 did not inline is boxed
+  return natPairHashOf(s, k.family, k.proto, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, k.sport, k.dport);
 }
 
 function natPairHashOf(
@@ -46,14 +47,14 @@ function natPairHashOf(
     // request to a frontend
     let f = findFrontend(sv, family, d0, d1, d2, d3, proto, dport);
     if (f >= 0 && sv.feCount[f]! > 0) {
-      const b = sv.feStart[f]! + chooseBackend(backendHash(s0, s1, s2, s3, d0, d1, d2, d3, proto, sport, dport), sv.feCount[f]!);
+      const b = sv.feStart[f]! + chooseBackend(backendHashI(s0, s1, s2, s3, d0, d1, d2, d3, proto, sport, dport), sv.feCount[f]!);
       const o = b * 4;
       return pairHashI(family, s0 | 0, s1 | 0, s2 | 0, s3 | 0, sv.beAddr[o]! | 0, sv.beAddr[o + 1]! | 0, sv.beAddr[o + 2]! | 0, sv.beAddr[o + 3]! | 0);
     }
     // reply from a frontend (captured on the client's side): the request was dst=src, sport=dport
     f = findFrontend(sv, family, s0, s1, s2, s3, proto, sport);
     if (f >= 0 && sv.feCount[f]! > 0) {
-      const b = sv.feStart[f]! + chooseBackend(backendHash(d0, d1, d2, d3, s0, s1, s2, s3, proto, dport, sport), sv.feCount[f]!);
+      const b = sv.feStart[f]! + chooseBackend(backendHashI(d0, d1, d2, d3, s0, s1, s2, s3, proto, dport, sport), sv.feCount[f]!);
       const o = b * 4;
       return pairHashI(family, d0 | 0, d1 | 0, d2 | 0, d3 | 0, sv.beAddr[o]! | 0, sv.beAddr[o + 1]! | 0, sv.beAddr[o + 2]! | 0, sv.beAddr[o + 3]! | 0);
     }
@@ -67,7 +68,7 @@ function natPairHashOf(
  */
 function shardOf4(snapshot: Snapshot | null, proto: number, src: number, dst: number, sport: number, dport: number, workers: number): number {
   if (workers === 1) return 0;
-  return (natPairHashOf(snapshot, 4, proto, 0, 0, 0, src >>> 0, 0, 0, 0, dst >>> 0, sport, dport) >>> 0) % workers;
+  return (natPairHashOf(snapshot, 4, proto, 0, 0, 0, src | 0, 0, 0, 0, dst | 0, sport, dport) >>> 0) % workers;
 }
 
 /** The shard of a frame, decoded (into `k`, `inner` for a tunnelled one) with the workers' decode options. */
