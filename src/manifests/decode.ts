@@ -179,6 +179,20 @@ export function nearMiss(key: string, fields: readonly string[]): string | undef
   return undefined;
 }
 
+/**
+ * {@link nearMiss} of a key among a struct's fields, remembered per schema: an open struct's unread keys (a container's
+ * `image`) repeat in every object of a manifest.
+ */
+const nearMisses = new WeakMap<object, Map<string, string | undefined>>();
+function nearMissOf(s: { fields: Record<string, unknown> }, key: string): string | undefined {
+  let m = nearMisses.get(s);
+  if (m === undefined) nearMisses.set(s, (m = new Map()));
+  if (m.has(key)) return m.get(key);
+  const near = nearMiss(key, Object.keys(s.fields));
+  m.set(key, near);
+  return near;
+}
+
 function typeName(s: Schema): string {
   switch (s.k) {
     case 'string':
@@ -264,7 +278,6 @@ function decodeValue(v: LValue, s: Schema, path: string, ctx: Ctx): unknown {
       if (v.t !== 'map') return wrongType(ctx, path, v, s);
       const out: Record<string, unknown> = {};
       const seen = new Set<string>();
-      const readFields = Object.keys(s.fields);
       for (const e of v.entries) {
         const p = join(path, e.key);
         if (seen.has(e.key)) {
@@ -276,7 +289,7 @@ function decodeValue(v: LValue, s: Schema, path: string, ctx: Ctx): unknown {
         if (!fs) {
           if (s.open) {
             if (s.open.includes(e.key)) continue;
-            const near = nearMiss(e.key, readFields);
+            const near = nearMissOf(s, e.key);
             if (!near) continue;
             push(
               ctx,
@@ -287,7 +300,7 @@ function decodeValue(v: LValue, s: Schema, path: string, ctx: Ctx): unknown {
             );
             continue;
           }
-          const near = nearMiss(e.key, readFields);
+          const near = nearMissOf(s, e.key);
           push(
             ctx,
             'KPF_ERR_MANIFEST_UNKNOWN_FIELD',
