@@ -11,6 +11,7 @@
  * @remarks hot path: no allocation, no closures.
  */
 import type { FlowKey } from '../core/flow-key.js';
+import { fmix32i as fmixI, mix32i as mixI } from '../core/hash.js';
 
 const SEED_ADDR = 0x6b706661; // "kpfa"
 const SEED_TUPLE = 0x6b706674; // "kpft"
@@ -22,25 +23,8 @@ const SEED_TUPLE = 0x6b706674; // "kpft"
  * bit-identical to the uint32 functions (`tupleHash(...) === tupleHashI(...) >>> 0`).
  */
 
-/** murmur3 mixing step on int32 (same bits as core/hash.ts mix32). */
-export function mixI(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-/** murmur3 finaliser on int32 (same bits as core/hash.ts fmix32). */
-export function fmixI(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
-}
+/** murmur3's mixing step and finaliser on int32 (core/hash.ts; mix32/fmix32 are the same bits as uint32). */
+export { mixI, fmixI };
 
 /**
  * {@link tupleHash} as int32, with `fp = family << 8 | proto` and int32 words (allocation-free across calls).

@@ -18,6 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KpfError } from '../core/errors.js';
+import { fmix32i, mix32i } from '../core/hash.js';
 import type { Snapshot } from './snapshot.js';
 
 const WASM_FILE = new URL('../../dist/wasm/fast4.wasm', import.meta.url);
@@ -510,26 +511,11 @@ export class FastCore {
 const MEMO_VALID = 0x80000000;
 const MEMO_BY_SPORT = 0x40000000;
 
-/** murmur3's 32-bit mixing step (src/wasm/fast4.ts mix) */
-function mix(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
 /** The decision memo's slot hash of (fp, class, source, destination, destination port) (src/wasm/fast4.ts memoHash). */
 export function memoHash(fp: number, cls: number, src: number, dst: number, dport: number): number {
-  let h = mix(0x6d656d6f, fp | (cls << 16));
-  h = mix(h, src | 0);
-  h = mix(h, dst | 0);
-  h = mix(h, dport);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  let h = mix32i(0x6d656d6f, fp | (cls << 16));
+  h = mix32i(h, src | 0);
+  h = mix32i(h, dst | 0);
+  h = mix32i(h, dport);
+  return fmix32i(h);
 }
