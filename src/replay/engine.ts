@@ -17,7 +17,7 @@ import { fastModule } from '../datapath/wasm-core.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import { CaptureFormatError } from '../sources/errors.js';
 import type { ShardedPool } from '../workers/pool.js';
-import { DEFAULT_IN_FLIGHT, startPool } from './pool-start.js';
+import { DEFAULT_IN_FLIGHT, MAX_WORKERS, startPool } from './pool-start.js';
 import { snapshotHandle } from '../workers/transfer.js';
 import type { WorkerStats } from '../workers/verdict.worker.js';
 
@@ -152,6 +152,7 @@ export async function replay(
   let reader: CaptureReader;
   try {
     if (opts.batchSize < 1024) throw new KpfError('KPF_ERR_USAGE', `batch size ${opts.batchSize} is below 1024`, { exitCode: 2 });
+    if (!(opts.workers >= 1 && opts.workers <= MAX_WORKERS)) throw new KpfError('KPF_ERR_USAGE', `${opts.workers} workers: 1 to ${MAX_WORKERS}`, { exitCode: 2 });
     if (startedPool && startedPool.size !== opts.workers) throw new KpfError('KPF_ERR_USAGE', `the pool has ${startedPool.size} workers, the options ask for ${opts.workers}`, { exitCode: 2 });
     // the workers' fast path: a missing build fails here, with its message, not as one worker failure per batch
     fastModule();

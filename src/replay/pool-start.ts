@@ -6,6 +6,12 @@
 import type { ClassifierOptions } from '../datapath/classify.js';
 import { ShardedPool } from '../workers/pool.js';
 
+/**
+ * Most worker threads a replay runs: shards are bytes (255 marks a shard not computed yet), and each worker holds its
+ * own conntrack tables (~60 MB of address space, touched as they fill).
+ */
+export const MAX_WORKERS = 64;
+
 /** batches in flight per worker (ReplayOptions.inFlightPerWorker) */
 export const DEFAULT_IN_FLIGHT = 4;
 

@@ -162,6 +162,17 @@ t.test('bench: generates and replays, per worker count', async (t) => {
   t.ok(share > 0.1 && share < 0.6, `denied share ${share.toFixed(2)}`);
   t.ok(doc.results[0]!.mppsWhole > 0);
   t.equal((await kpf(['bench', '--packets', 'lots'])).code, 2);
+  const many = await kpf(['bench', '--packets', '20k', '--workers', '1,65']);
+  t.equal(many.code, 2, 'bench --workers 1,65: a usage error');
+  t.match(many.stderr, /each 1 to 64/);
+});
+
+t.test('lab --workers: a whole number from 1 to 64, else a usage error', async (t) => {
+  for (const w of ['0', 'two', '65']) {
+    const r = await kpf(['lab', '--workers', w]);
+    t.equal(r.code, 2, `--workers ${w}`);
+    t.match(r.stderr, /invalid --workers/);
+  }
 });
 
 t.test('the version is the package version', async (t) => {

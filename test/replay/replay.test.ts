@@ -132,6 +132,9 @@ t.test('stdin and usage errors', async (t) => {
   t.match(r.stdout, /Records: 46/);
   t.equal((await kpf(['replay', '--lab'])).code, 2);
   t.equal((await kpf(['replay', '--lab', LAB_PCAP, '--workers', '0'])).code, 2);
+  const many = await kpf(['replay', '--lab', LAB_PCAP, '--workers', '65']);
+  t.equal(many.code, 2, '65 workers: a usage error');
+  t.match(many.stderr, /--workers "65" \(1 to 64\)/);
   t.equal((await kpf(['replay', '--lab', LAB_PCAP, '--batch-size', '10'])).code, 2);
   t.equal((await kpf(['replay', '--lab', LAB_PCAP, '-o', 'xml'])).code, 2);
 });

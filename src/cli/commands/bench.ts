@@ -12,6 +12,7 @@ import { benchCluster } from '../../gen/cluster.js';
 import { DEFAULT_TRAFFIC, generateTraffic } from '../../gen/traffic.js';
 import { compile } from '../../policy/compile.js';
 import { buildSnapshot } from '../../policy/snapshot.js';
+import { MAX_WORKERS } from '../../replay/pool-start.js';
 import { replay } from '../../replay/engine.js';
 import { COMMON_OPTIONS, parse, type Values } from '../args.js';
 import type { Io } from '../io.js';
@@ -67,7 +68,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const seed = count(v, 'seed', 1);
   const batchSize = count(v, 'batch-size', 4096);
   const workerCounts = (typeof v['workers'] === 'string' ? v['workers'] : '1,2').split(',').map((w) => {
-    if (!/^\d+$/.test(w) || Number(w) < 1) throw new UsageError(`invalid --workers "${v['workers']}" (e.g. 1,2)`);
+    if (!/^\d+$/.test(w) || Number(w) < 1 || Number(w) > MAX_WORKERS) throw new UsageError(`invalid --workers "${v['workers']}" (e.g. 1,2; each 1 to ${MAX_WORKERS})`);
     return Number(w);
   });
   const built = buildCluster(benchCluster({ pods, policies, namespaces: Math.max(1, Math.round(pods / 20)) }), {});

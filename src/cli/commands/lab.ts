@@ -14,6 +14,7 @@ import { entryPortText, entryPrefix, identityLabelText } from './compile.js';
 import { COMMON_OPTIONS, SEMANTICS_OPTIONS, describeSemantics, parse, semanticsFrom } from '../args.js';
 import type { Io } from '../io.js';
 import { outputFormat, toJson } from '../output.js';
+import { MAX_WORKERS } from '../../replay/pool-start.js';
 
 export const HELP = `Run the lab of "Kubernetes native network security policies by example".
 
@@ -146,7 +147,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const reference = v['reference'] === true;
   const live = v['live'] === true;
   if (reference && live) throw new UsageError('--reference and --live cannot be combined');
-  const workers = typeof v['workers'] === 'string' && /^\d+$/.test(v['workers']) && Number(v['workers']) > 0 ? Number(v['workers']) : 1;
+  const w = v['workers'];
+  if (w !== undefined && (typeof w !== 'string' || !/^\d+$/.test(w) || Number(w) < 1 || Number(w) > MAX_WORKERS)) {
+    throw new UsageError(`invalid --workers "${String(w)}" (1 to ${MAX_WORKERS})`);
+  }
+  const workers = w === undefined ? 1 : Number(w);
   const steps = live
     ? (await runLabLive({ semantics: sem, log: (l) => io.stderr.write(`${l}\n`) })).map(fromReference)
     : reference

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { UsageError } from '../../core/errors.js';
 import type { CtProfile } from '../../datapath/ct-timeouts.js';
 import type { ReplayOptions } from '../../replay/engine.js';
-import { startPool } from '../../replay/pool-start.js';
+import { MAX_WORKERS, startPool } from '../../replay/pool-start.js';
 import { COMMON_OPTIONS, LOAD_OPTIONS, SEMANTICS_OPTIONS, choice, parse, semanticsFrom, type Values } from '../args.js';
 import type { Io } from '../io.js';
 import { outputFormat } from '../output.js';
@@ -63,11 +63,18 @@ export const REPLAY_OPTIONS = {
   'no-progress': { type: 'boolean' },
 } as const;
 
+/** --workers: 1 to MAX_WORKERS (default: the cores but one). */
+function workersFrom(v: Values): number {
+  const n = int(v, 'workers', 1, Math.max(1, availableParallelism() - 1));
+  if (n > MAX_WORKERS) throw new UsageError(`invalid --workers "${n}" (1 to ${MAX_WORKERS})`);
+  return n;
+}
+
 /** Replay options from the flags (shared with `kpf bench` and `kpf lab`). */
 export function replayOptionsFrom(v: Values): Partial<ReplayOptions> {
   const crash = process.env['KPF_TEST_CRASH_BATCH'];
   return {
-    workers: int(v, 'workers', 1, Math.max(1, availableParallelism() - 1)),
+    workers: workersFrom(v),
     batchSize: int(v, 'batch-size', 1024, 4096),
     failOpen: v['fail-open'] === true,
     classifier: {
