@@ -340,9 +340,9 @@ export class Classifier {
    * `out` at `outStart` + their index, leaving the other records of `out` untouched; then sweeps conntrack a little.
    * With `shards` null and `workers` > 1 the classifier computes each record's shard itself (workers/shard.ts
    * shardOf, the common case in WebAssembly) and classifies those of shard `shard`. Returns the number of records
-   * classified. The common case goes through the WebAssembly fast path when this
-   * classifier has one ({@link fastPath}), else through {@link parseFast}/{@link classifyParsed}; the rest through
-   * the general path. Both give the same records, counters and conntrack state (test/datapath/wasm-core.test.ts).
+   * classified. The common case goes through the WebAssembly fast path when this classifier has one
+   * ({@link fastPath}), else through {@link parseFast}/{@link classifyParsed}; the rest through the general path.
+   * Both give the same records, counters and conntrack state (test/datapath/wasm-core.test.ts).
    */
   classifyRecords(
     buf: Uint8Array,

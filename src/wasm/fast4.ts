@@ -1,8 +1,10 @@
 /**
- * kpf's established-connection fast path in WebAssembly (AssemblyScript; built by scripts/build-wasm.mjs into
- * dist/wasm/fast4.wasm). It is datapath/classify.ts's `parseFast` + `classifyParsed` (packet/fast4.ts, Conntrack.hit4,
- * CtTable.account) over the same conntrack tables: datapath/wasm-core.ts allocates every array of the tables in this
- * module's memory, so the TypeScript general path and this loop read and write one state.
+ * kpf's replay fast path in WebAssembly (AssemblyScript; built by scripts/build-wasm.mjs into dist/wasm/fast4.wasm).
+ * For established connections it is datapath/classify.ts's `parseFast` + `classifyParsed` (packet/fast4.ts,
+ * Conntrack.hit4, CtTable.account); for first packets, datapath/decide.ts's `decide` (decide4, over a copy of the
+ * snapshot's arrays) and CtTable.create; and workers/shard.ts's shard of the common frame (shardChunk) — over the same
+ * conntrack tables: datapath/wasm-core.ts allocates every array of the tables in this module's memory, so the
+ * TypeScript general path and this loop read and write one state.
  *
  * `run` classifies records [i, end) of the current chunk for as long as each is the common case — an IPv4 TCP/UDP
  * frame of a tracked, unexpired connection whose lookup takes no special turn (Conntrack.hit4's cases, and a SYN+ACK
@@ -10,8 +12,8 @@
  * nothing for that record. The caller classifies that record on the general path and calls `run` again from the next
  * one. Declining is always allowed: by contract the fast path gives exactly what the general path would, so it may
  * leave any case to it. A record with no conntrack entry may instead repeat a decision the general path memoized
- * (`memoFind`, the decision memo): a policy drop (`memoDrop`), or a new connection allowed without NAT, which is
- * created here (`memoCreate`).
+ * (`memoFind`, the decision memo), or be decided here (`decide4`, which memoizes its decision): a policy drop
+ * (`memoDrop`), or a new connection allowed without NAT, which is created here (`memoCreate`).
  *
  * Memory layout (byte addresses given once by `setLayout`; the table descriptors are written by wasm-core.ts):
  *   desc + 128·t   table t (0 TCP, 1 other): idx, tup, fp, kind, state, flags, used, rev, rules, num (u32 addresses),
@@ -20,6 +22,7 @@
  *   chunk input    offsets u32, capLens u32, wireLens u32, linkTypes u16, tsSec f64, tsNsec u32, shards u8, bytes
  *   chunk output   a VerdictBatch of CHUNK records (datapath/classify.ts layout), and the count log
  *   decision memo  64-byte slots (M_* below), and the memo's drops by reason (u32 × 256)
+ *   snapshot copy  its descriptor (SN_* below) and the arrays it points to (FastCore.setSnapshot)
  * The constants copied from the TypeScript side (conntrack states, flags, timeout classes, layouts) are not checked
  * one by one: test/datapath/wasm-core.test.ts compares every record, counter and conntrack entry of this path with
  * the TypeScript classifier's over generated traffic, and a wrong constant shows there.
