@@ -527,12 +527,9 @@ export class Classifier {
         if (this.memoCandidate) this.memoize(core, co, j);
         i = j + 1;
       }
-      if (shards !== null) {
-        for (let k = 0; k < n; k++) if (shards[c0 + k] === shard) out.copyRecord(co, k, outStart + c0 + k);
-      } else if (selfShards > 1) {
-        const cs = core.shards;
-        for (let k = 0; k < n; k++) if (cs[k] === shard) out.copyRecord(co, k, outStart + c0 + k);
-      } else out.copyRecords(co, 0, n, outStart + c0);
+      // the chunk's shard column (given or computed) holds each record's shard by now
+      if (sh < 0) out.copyRecords(co, 0, n, outStart + c0);
+      else for (let k = 0; k < n; k++) if (core.shards[k] === shard) out.copyRecord(co, k, outStart + c0 + k);
     }
     // as the TypeScript loop leaves it: the time of the last record classified
     if (lastOwn >= 0) ct.timeNs = tsSec[lastOwn]! * 1e9 + tsNsec[lastOwn]!;
@@ -567,7 +564,8 @@ export class Classifier {
     const fp = (4 << 8) | k.proto;
     const ports = ((k.sport & 0xffff) << 16) | (k.dport & 0xffff);
     const cls = k.proto === 6 ? ((k.tcpFlags & 0x12) === 0x02 ? 0 : 1) : 2;
-    core.memoInsert(fp, cls, k.src3, k.dst3, ports, co, i, co.verdict[i]!);
+    // address words as int32: a uint32 of 2^31 or more passed to a call V8 did not inline is boxed
+    core.memoInsert(fp, cls, k.src3 | 0, k.dst3 | 0, ports, co, i, co.verdict[i]!);
   }
 
   /** The per-rule counters of the established packets the fast path classified (its count log). */

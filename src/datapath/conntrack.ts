@@ -54,7 +54,7 @@ import { wordsToIP } from '../core/flow-key.js';
 import { CtTimeout, ctTimeouts, type CtProfile, type CtTimeouts } from './ct-timeouts.js';
 import { tupleHashI } from './flow-hash.js';
 import { backwardShiftDeletePairs } from './open-addressing.js';
-import { Arena, FAST_SCRATCH_BYTES, fastModule, type FastTable } from './wasm-core.js';
+import { Arena, FAST_SCRATCH_BYTES, fastModule, prefaultPages, type FastTable } from './wasm-core.js';
 
 /** Result codes of {@link Conntrack.lookup} / {@link Conntrack.relatedLookup}. */
 export const CtResult = {
@@ -419,9 +419,7 @@ export class CtTable {
     // in the arena (WebAssembly memory shared with the fast path, wasm-core.ts) or as plain arrays; zero-filled either way
     const a = arena;
     this.idx = a ? a.int32(2 * size) : new Int32Array(2 * size);
-    // the index is read at random before it is written: a page first read maps the shared zero page, and the write
-    // that follows replaces it and must flush every CPU's TLB (an inter-processor interrupt, ~10 µs on a VM), once
-    // per 4 KB page. Writing each page first costs one plain fault instead (measured: -7 % wall on the peers' replay).
+    // read at random before it is written (see prefaultPages: -7 % wall on the peers' replay)
     prefaultPages(this.idx);
     this.tup = a ? a.int32(capacity * STRIDE) : new Int32Array(capacity * STRIDE);
     this.fp = a ? a.uint16(capacity) : new Uint16Array(capacity);
@@ -1410,29 +1408,19 @@ export class Conntrack {
   /**
    * After the WebAssembly fast path (wasm-core.ts) classified packets and the caller stored the clock it advanced to
    * in `clockNs` (a field, not an argument: a double argument is boxed): the tables' time, and the scratch fields its
-   * last lookup would have left (`table` 0 TCP / 1 other, `entry`, index-record `kind`; entry -1: a miss, from the
-   * drop memo; kind {@link FAST_CREATED}: the entry was created, from the decision memo).
+   * last lookup would have left (`table` 0 TCP / 1 other, `entry`, index-record `kind`; entry -1: a missed lookup,
+   * a memoized drop; kind {@link FAST_CREATED}: a missed lookup, then the entry created — as create leaves them).
    */
   fastHits(table: number, entry: number, kind: number): void {
     this.tcp.now = this.other.now = this.clockNs;
     const t = table === 0 ? this.tcp : this.other;
-    if (entry < 0 || kind === FAST_CREATED) {
-      // the drop memo: a missed lookup; a connection created from the decision memo: a missed lookup, a find of its
-      // reply tuple that missed too, then the new entry
-      t.foundEntry = -1;
-      t.invalidReason = 0;
-      t.lastDir = 0;
-      this.slot = entry < 0 ? -1 : t.base + entry;
-      this.dir = 0;
-      this.invalidReason = 0;
-      return;
-    }
-    const dir = kind & 1;
-    t.foundEntry = entry;
-    t.foundKind = kind;
+    const found = entry >= 0 && kind !== FAST_CREATED;
+    const dir = found ? kind & 1 : 0;
+    t.foundEntry = found ? entry : -1;
+    if (found) t.foundKind = kind;
     t.invalidReason = 0;
     t.lastDir = dir;
-    this.slot = t.base + entry;
+    this.slot = entry < 0 ? -1 : t.base + entry;
     this.dir = dir;
     this.invalidReason = 0;
   }
@@ -1624,9 +1612,4 @@ export class Conntrack {
   stats(): { tcp: CtTableStats; any: CtTableStats; timeRegressions: number; clockNs: number } {
     return { tcp: this.tcp.stats(), any: this.other.stats(), timeRegressions: this.timeRegressions, clockNs: this.clockNs };
   }
-}
-
-/** Writes a zero into every 4 KB page of `a` (a zero-filled array), so that each page is first touched by a write. */
-function prefaultPages(a: Int32Array): void {
-  for (let i = 0; i < a.length; i += 1024) a[i] = 0;
 }

@@ -5,8 +5,8 @@
  *   tupleHash(src, dst, proto, ports)      direction-sensitive: 5-tuple → table slot
  *
  * Both are 32-bit, deterministic across runs, processes and platforms (Math.imul mixing: murmur3 rounds with the
- * bits of core/hash.ts's mix32/fmix32, each address first folded to one word), and allocation-free. Addresses are four big-endian u32 words (IPv4 in word 3, words 0..2 zero),
- * exactly as in {@link FlowKey}.
+ * bits of core/hash.ts's mix32/fmix32, each address first folded to one word), and allocation-free. Addresses are
+ * four big-endian u32 words (IPv4 in word 3, words 0..2 zero), exactly as in {@link FlowKey}.
  *
  * @remarks hot path: no allocation, no closures.
  */

@@ -93,6 +93,17 @@ export class Arena {
 /** FastCore.shardChunk's value for a record it leaves to workers/shard.ts shardOf (src/wasm/fast4.ts) */
 export const SHARD_UNKNOWN = 255;
 
+/**
+ * Writes a zero into every 4 KB page of `a` (zero-filled), so that each page is first touched by a write. For tables
+ * read at random before they are written (the conntrack index, the decision memo): a page first read maps the shared
+ * zero page, and the write that follows replaces it and must flush every CPU's TLB (an inter-processor interrupt,
+ * ~10 µs on a VM), once per page; written first, it costs one plain fault.
+ */
+export function prefaultPages(a: ArrayBufferView): void {
+  const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (let i = 0; i < b.length; i += 4096) b[i] = 0;
+}
+
 /** Records per chunk: a batch is copied into the module's memory and classified this many records at a time. */
 export const CHUNK = 4096;
 /** Bytes of the chunk's frames copied whole (small frames); larger chunks copy each frame's first HEADER_BYTES. */
@@ -242,7 +253,7 @@ export class FastCore {
   readonly log: Int32Array;
   private readonly f64: Float64Array;
   private readonly u32: Uint32Array;
-  /** the drop memo, as 32-bit words (16 a slot) and as 16- and 8-bit ones for the reason and flags */
+  /** the decision memo, as 32-bit words (16 a slot) and as 16- and 8-bit ones for the reason, flags and verdict */
   private readonly memo32: Uint32Array;
   private readonly memo16: Uint16Array;
   private readonly memo8: Uint8Array;
@@ -281,8 +292,7 @@ export class FastCore {
     this.outOffset = arena.alloc(OUT_BYTES);
     this.log = arena.int32(LOG_BYTES / 4);
     this.memo32 = arena.uint32(MEMO_SLOTS * 16);
-    // read before it is written: see CtTable's index
-    for (let i = 0; i < this.memo32.length; i += 1024) this.memo32[i] = 0;
+    prefaultPages(this.memo32);
     this.memo16 = new Uint16Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 32);
     this.memo8 = new Uint8Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 64);
     this.drops = arena.uint32(256);

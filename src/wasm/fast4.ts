@@ -64,14 +64,14 @@ const S_LAST_TABLE = 48;
 const S_LAST_ENTRY = 52;
 const S_LAST_KIND = 56;
 const S_TICKED = 60;
-// u32 counters of the drop memo (see `memo` below), from byte 64
+// u32 counters of the decision memo (see `memoFind` below) and of decide4, from byte 64
 const S_MEMO_HITS = 64;
 const S_DROPPED = 68;
 const S_EVALUATIONS = 72;
 const S_PICKUPS = 76;
 const S_MISSES_TCP = 80;
 const S_MISSES_OTHER = 84;
-// from the decision memo: connections created, by table; the revision they are stamped with (set by the caller)
+// connections created (from the memo or by decide4), by table; the revision they are stamped with (set by the caller)
 const S_CREATES_TCP = 88;
 const S_CREATES_OTHER = 92;
 const S_REVISION = 96;
@@ -668,6 +668,46 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
 }
 
 /**
+ * packet/fast4.ts's parse of chunk record i: the address of its IPv4 header when the frame is the common case (Ethernet
+ * II or raw IP, IPv4 without options, unfragmented, captured whole, a TCP or UDP header that fits), else 0. The
+ * caller checked every record lies inside the batch buffer; `rangeStart` is the batch offset of bytes[0].
+ */
+@inline function parse4(ii: usize, rangeStart: u32): usize {
+  const off = load<u32>(inOff + (ii << 2));
+  const capLen = load<u32>(inCap + (ii << 2));
+  const wireLen = load<u32>(inWire + (ii << 2));
+  const lt = <u32>load<u16>(inLink + (ii << 1));
+  const b: usize = inBytes + <usize>(off - rangeStart);
+  let p: usize;
+  if (lt == 1) {
+    if (capLen < 34 || load<u8>(b, 12) != 0x08 || load<u8>(b, 13) != 0x00) return 0;
+    p = b + 14;
+  } else if (lt == 101 || lt == 228) {
+    p = b;
+  } else return 0;
+  const ce: usize = b + <usize>capLen;
+  if (ce - p < 20 || load<u8>(p) != 0x45) return 0;
+  const wire = wireLen >= capLen && wireLen <= MAX_TRUSTED_WIRE_LEN ? wireLen : capLen;
+  const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+  const pend: usize = p + <usize>tot;
+  if (pend > ce || pend > b + <usize>wire) return 0;
+  if ((((<u32>load<u8>(p, 6) << 8) | <u32>load<u8>(p, 7)) & 0x3fff) != 0) return 0;
+  const proto = <u32>load<u8>(p, 9);
+  const l4: usize = p + 20;
+  const l4len = <i32>tot - 20;
+  if (proto == 6) {
+    if (l4len < 20) return 0;
+    const doff = <i32>((<u32>load<u8>(l4, 12) >> 4) << 2);
+    if (doff < 20 || doff > l4len) return 0;
+  } else if (proto == 17) {
+    if (l4len < 8) return 0;
+    const ulen = <i32>((<u32>load<u8>(l4, 4) << 8) | <u32>load<u8>(l4, 5));
+    if (ulen < 8 || ulen > l4len) return 0;
+  } else return 0;
+  return p;
+}
+
+/**
  * Classifies chunk records [i, end) while they take the fast path; returns the first declined index, or `end`.
  * Records of other shards (`shard` >= 0 and shards[i] != shard) are skipped untouched. `revision` >= 0 requires the
  * entry's revision to equal it (--on-policy-change=reevaluate); `rangeStart` is the batch offset of bytes[0].
@@ -677,45 +717,20 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
   for (; i < end; i++) {
     const ii = <usize>i;
     if (shard >= 0 && <i32>load<u8>(inShard + ii) != shard) continue;
-    // ---- packet/fast4.ts parse (the caller checked every record lies inside the batch buffer)
-    const off = load<u32>(inOff + (ii << 2));
-    const capLen = load<u32>(inCap + (ii << 2));
-    const wireLen = load<u32>(inWire + (ii << 2));
-    const lt = <u32>load<u16>(inLink + (ii << 1));
-    const b: usize = inBytes + <usize>(off - rangeStart);
-    let p: usize;
-    if (lt == 1) {
-      if (capLen < 34 || load<u8>(b, 12) != 0x08 || load<u8>(b, 13) != 0x00) return i;
-      p = b + 14;
-    } else if (lt == 101 || lt == 228) {
-      p = b;
-    } else return i;
-    const ce: usize = b + <usize>capLen;
-    if (ce - p < 20 || load<u8>(p) != 0x45) return i;
-    const wire = wireLen >= capLen && wireLen <= MAX_TRUSTED_WIRE_LEN ? wireLen : capLen;
+    // ---- packet/fast4.ts parse
+    const p = parse4(ii, rangeStart);
+    if (p == 0) return i;
     const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
-    const pend: usize = p + <usize>tot;
-    if (pend > ce || pend > b + <usize>wire) return i;
-    if ((((<u32>load<u8>(p, 6) << 8) | <u32>load<u8>(p, 7)) & 0x3fff) != 0) return i;
     const proto = <u32>load<u8>(p, 9);
     const l4: usize = p + 20;
-    const l4len = <i32>tot - 20;
     let tcpFlags: u32 = 0;
-    let d: usize;
+    let d: usize = desc + 128;
     if (proto == 6) {
-      if (l4len < 20) return i;
-      const doff = <i32>((<u32>load<u8>(l4, 12) >> 4) << 2);
-      if (doff < 20 || doff > l4len) return i;
       tcpFlags = <u32>load<u8>(l4, 13);
       // ---- CtTable.lookup: an invalid flag combination is INVALID (general path)
       if (((TCP_VALID >> <u64>(tcpFlags & 0x37)) & 1) == 0) return i;
       d = desc;
-    } else if (proto == 17) {
-      if (l4len < 8) return i;
-      const ulen = <i32>((<u32>load<u8>(l4, 4) << 8) | <u32>load<u8>(l4, 5));
-      if (ulen < 8 || ulen > l4len) return i;
-      d = desc + 128;
-    } else return i;
+    }
     const src = bswap<u32>(load<u32>(p, 12));
     const dst = bswap<u32>(load<u32>(p, 16));
     const ports = bswap<u32>(load<u32>(l4));
@@ -867,50 +882,25 @@ const SHARD_UNKNOWN: u8 = 255;
  * The shard of each record [0, n) of the chunk into the shard column: workers/shard.ts shardBatch for the frames
  * packet/fast4.ts parses whose addresses are certainly no ClusterIP (`vips` 0: no Service NAT to follow) — the symmetric
  * hash of the address pair (flow-hash.ts pairHashI) modulo `workers`; SHARD_UNKNOWN for any other record, which the
- * caller shards with the TypeScript function. (The parse is run's, without the TCP flag check.)
+ * caller shards with the TypeScript function.
  */
 export function shardChunk(n: u32, rangeStart: u32, workers: u32, vips: u32): void {
   const filter: usize = <usize>load<u32>(snap + SN_VIP_FILTER);
   for (let i: u32 = 0; i < n; i++) {
     const ii = <usize>i;
     let s: u8 = SHARD_UNKNOWN;
-    const off = load<u32>(inOff + (ii << 2));
-    const capLen = load<u32>(inCap + (ii << 2));
-    const wireLen = load<u32>(inWire + (ii << 2));
-    const lt = <u32>load<u16>(inLink + (ii << 1));
-    const b: usize = inBytes + <usize>(off - rangeStart);
-    let p: usize = 0;
-    if (lt == 1) {
-      if (capLen >= 34 && load<u8>(b, 12) == 0x08 && load<u8>(b, 13) == 0x00) p = b + 14;
-    } else if (lt == 101 || lt == 228) p = b;
-    const ce: usize = b + <usize>capLen;
-    if (p != 0 && ce - p >= 20 && load<u8>(p) == 0x45) {
-      const wire = wireLen >= capLen && wireLen <= MAX_TRUSTED_WIRE_LEN ? wireLen : capLen;
-      const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
-      const pend: usize = p + <usize>tot;
-      const proto = <u32>load<u8>(p, 9);
-      const l4: usize = p + 20;
-      const l4len = <i32>tot - 20;
-      let ok = pend <= ce && pend <= b + <usize>wire && (((<u32>load<u8>(p, 6) << 8) | <u32>load<u8>(p, 7)) & 0x3fff) == 0;
-      if (ok && proto == 6) {
-        const doff = <i32>((<u32>load<u8>(l4, 12) >> 4) << 2);
-        ok = l4len >= 20 && doff >= 20 && doff <= l4len;
-      } else if (ok && proto == 17) {
-        const ulen = <i32>((<u32>load<u8>(l4, 4) << 8) | <u32>load<u8>(l4, 5));
-        ok = l4len >= 8 && ulen >= 8 && ulen <= l4len;
-      } else ok = false;
-      if (ok) {
-        const src = bswap<u32>(load<u32>(p, 12));
-        const dst = bswap<u32>(load<u32>(p, 16));
-        const maybeVip =
-          vips != 0 &&
-          (((<u32>load<u8>(filter + <usize>((dst & 0xffff) >> 3)) >> (dst & 7)) & 1) != 0 ||
-            ((<u32>load<u8>(filter + <usize>((src & 0xffff) >> 3)) >> (src & 7)) & 1) != 0);
-        if (!maybeVip) {
-          const lo = src < dst ? src : dst;
-          const hi = src < dst ? dst : src;
-          s = <u8>(fmix(((lo ^ SEED_ADDR) * 0xcc9e2d51 ^ hi) + 4) % workers);
-        }
+    const p = parse4(ii, rangeStart);
+    if (p != 0) {
+      const src = bswap<u32>(load<u32>(p, 12));
+      const dst = bswap<u32>(load<u32>(p, 16));
+      const maybeVip =
+        vips != 0 &&
+        (((<u32>load<u8>(filter + <usize>((dst & 0xffff) >> 3)) >> (dst & 7)) & 1) != 0 ||
+          ((<u32>load<u8>(filter + <usize>((src & 0xffff) >> 3)) >> (src & 7)) & 1) != 0);
+      if (!maybeVip) {
+        const lo = src < dst ? src : dst;
+        const hi = src < dst ? dst : src;
+        s = <u8>(fmix(((lo ^ SEED_ADDR) * 0xcc9e2d51 ^ hi) + 4) % workers);
       }
     }
     store<u8>(inShard + ii, s);
