@@ -441,53 +441,15 @@ export class Classifier {
     const vips = (s.flags & SemanticsBits.DNAT_OFF) === 0 && s.services.vipMask >= 0;
     const wasmShards = selfShards > 1 && (core.decides || !vips);
     const revision = (s.flags & SemanticsBits.REEVALUATE) !== 0 ? s.revision >>> 0 : -1;
-    const blen = buf.length;
     let mine = 0;
     let lastOwn = -1;
     for (let c0 = 0; c0 < count; c0 += CHUNK) {
       const n = Math.min(CHUNK, count - c0);
-      // where the chunk's frames lie; a frame outside the buffer gets capLen 0 in the copy, which the fast path
-      // declines, and the general path reads it from the batch
-      let lo = blen;
-      let hi = 0;
-      let own = 0;
-      core.capLens.set(capLens.subarray(c0, c0 + n));
-      for (let k = 0; k < n; k++) {
-        const r = c0 + k;
-        if (shards !== null && shards[r] !== shard) continue;
-        own++;
-        // (computing its own shards, the classifier learns which records are its own below)
-        if (selfShards <= 1) lastOwn = r;
-        const o = offsets[r]!;
-        const e = o + capLens[r]!;
-        if (e > blen) core.capLens[k] = 0;
-        else {
-          if (o < lo) lo = o;
-          if (e > hi) hi = e;
-        }
-      }
+      const rangeStart = core.stage(buf, c0, n, offsets, capLens, wireLens, linkTypes, shards, shard);
+      let own = core.stagedOwn;
       if (own === 0) continue;
-      let rangeStart = 0;
-      if (hi <= lo) {
-        // no frame lies in the buffer: nothing for the fast path to read
-      } else if (hi - lo <= CHUNK_BYTES) {
-        core.bytes.set(buf.subarray(lo, hi));
-        core.offsets.set(offsets.subarray(c0, c0 + n));
-        rangeStart = lo;
-      } else {
-        const bytes = core.bytes;
-        for (let k = 0; k < n; k++) {
-          const r = c0 + k;
-          core.offsets[k] = k * HEADER_BYTES;
-          if (shards !== null && shards[r] !== shard) continue;
-          const o = offsets[r]!;
-          const m = Math.min(core.capLens[k]!, HEADER_BYTES);
-          const at = k * HEADER_BYTES;
-          for (let j = 0; j < m; j++) bytes[at + j] = buf[o + j]!;
-        }
-      }
-      core.wireLens.set(wireLens.subarray(c0, c0 + n));
-      core.linkTypes.set(linkTypes.subarray(c0, c0 + n));
+      // (computing its own shards, the classifier learns which records are its own below)
+      if (selfShards <= 1) lastOwn = core.stagedLastOwn;
       core.tsSec.set(tsSec.subarray(c0, c0 + n));
       core.tsNsec.set(tsNsec.subarray(c0, c0 + n));
       if (shards !== null) core.shards.set(shards.subarray(c0, c0 + n));

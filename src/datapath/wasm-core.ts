@@ -356,6 +356,65 @@ export class FastCore {
     this.shardChunk = x.shardChunk;
   }
 
+  /** Of the records {@link stage} copied: how many are of the shard asked for, and the batch index of the last one. */
+  stagedOwn = 0;
+  stagedLastOwn = -1;
+
+  /**
+   * Copies records [c0, c0 + n) of a batch into the chunk buffers, for `run` and `shardChunk`: their columns, and the
+   * frames' bytes — whole when the chunk's frames lie within CHUNK_BYTES, else each frame's first HEADER_BYTES (all
+   * the module reads). With `shards`, only the frames of records of shard `shard` are copied (and counted in
+   * {@link stagedOwn}); a frame outside `buf` gets capLen 0, which the module declines. Returns the batch offset of
+   * the chunk's first byte (`rangeStart` of run and shardChunk).
+   */
+  stage(buf: Uint8Array, c0: number, n: number, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, shards: Uint8Array | null, shard: number): number {
+    const blen = buf.length;
+    const caps = this.capLens;
+    let lo = blen;
+    let hi = 0;
+    let own = 0;
+    let lastOwn = -1;
+    caps.set(capLens.subarray(c0, c0 + n));
+    for (let k = 0; k < n; k++) {
+      const r = c0 + k;
+      if (shards !== null && shards[r] !== shard) continue;
+      own++;
+      lastOwn = r;
+      const o = offsets[r]!;
+      const e = o + capLens[r]!;
+      if (e > blen) caps[k] = 0;
+      else {
+        if (o < lo) lo = o;
+        if (e > hi) hi = e;
+      }
+    }
+    this.stagedOwn = own;
+    this.stagedLastOwn = lastOwn;
+    if (own === 0) return 0;
+    let rangeStart = 0;
+    if (hi <= lo) {
+      // no frame lies in the buffer: nothing for the module to read
+    } else if (hi - lo <= CHUNK_BYTES) {
+      this.bytes.set(buf.subarray(lo, hi));
+      this.offsets.set(offsets.subarray(c0, c0 + n));
+      rangeStart = lo;
+    } else {
+      const bytes = this.bytes;
+      for (let k = 0; k < n; k++) {
+        const r = c0 + k;
+        this.offsets[k] = k * HEADER_BYTES;
+        if (shards !== null && shards[r] !== shard) continue;
+        const o = offsets[r]!;
+        const m = Math.min(caps[k]!, HEADER_BYTES);
+        const at = k * HEADER_BYTES;
+        for (let j = 0; j < m; j++) bytes[at + j] = buf[o + j]!;
+      }
+    }
+    this.wireLens.set(wireLens.subarray(c0, c0 + n));
+    this.linkTypes.set(linkTypes.subarray(c0, c0 + n));
+    return rangeStart;
+  }
+
   get clock(): number {
     return this.f64[0]!;
   }

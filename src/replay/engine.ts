@@ -1,10 +1,11 @@
 /**
  * Replay: a capture through the compiled dataplane on worker threads, verdicts handed on in capture order.
  *
- *   reader (main thread) ─► batch ─► copy into shared memory, ─► one task per worker: the whole batch
- *        ▲                           shard of each record         │
- *        │ back-pressure: at most `inFlight` batches outstanding   ▼ each worker classifies the records of its
- *   sink ◄── verdicts, in capture order, in one shared batch ◄──── shard (address-pair hash after NAT)
+ *   reader (main thread) ─► batch, read into ─► with N > 1 workers: the shard of ─► one task per worker: its own
+ *        ▲                  shared memory        each record (address-pair hash    records, gathered in one range
+ *        │                                       after NAT), once                  │
+ *        │ back-pressure: at most `inFlight` batches outstanding                    ▼ each worker classifies its range
+ *   sink ◄── verdicts, put back in capture order ◄──────────────────────────────── into the same range of the output
  *
  * A worker that dies fails its task: the records it held get the default verdict (DROPPED WORKER_FAILED, or
  * FORWARDED with failOpen), counted; piscina replaces the thread. Memory is bounded by batch size × in-flight
@@ -14,7 +15,9 @@ import { KpfError } from '../core/errors.js';
 import { PacketVerdict, RuleRef, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
 import { fastModule } from '../datapath/wasm-core.js';
+import { BatchSharder } from './sharder.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
+import type { BatchArena, BatchMemory } from '../sources/reader.js';
 import { CaptureFormatError } from '../sources/errors.js';
 import type { ShardedPool } from '../workers/pool.js';
 import { DEFAULT_IN_FLIGHT, MAX_WORKERS, startPool } from './pool-start.js';
@@ -39,7 +42,7 @@ export interface ReplayOptions {
 
 export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
   workers: 1,
-  batchSize: 4096,
+  batchSize: 16384,
   inFlightPerWorker: DEFAULT_IN_FLIGHT,
   classifier: {},
   failOpen: false,
@@ -88,10 +91,12 @@ interface Pending {
 
 /**
  * One batch's worth of shared memory, reused from batch to batch (allocating SharedArrayBuffers per batch cost
- * more than classifying): the record bytes and columns the workers read, and the verdicts they write.
+ * more than classifying): the record bytes and columns the workers read, and the verdicts they write. The reader
+ * reads and parses straight into it (it is the reader's arena, sources/reader.ts BatchArena), so a record's bytes
+ * are copied once, by the read itself.
  */
-class SharedSlot {
-  buf: Uint8Array;
+class SharedSlot implements BatchMemory {
+  readonly buf: Uint8Array;
   readonly offsets: Uint32Array;
   readonly capLens: Uint32Array;
   readonly wireLens: Uint32Array;
@@ -102,9 +107,12 @@ class SharedSlot {
   readonly fileOffsets: Float64Array;
   readonly out: SharedArrayBuffer;
   readonly verdicts: VerdictBatch;
-  constructor(readonly capacity: number) {
-    const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
-    this.buf = new Uint8Array(sab(capacity * 128));
+  constructor(
+    readonly capacity: number,
+    bytes: number,
+  ) {
+    const sab = (n: number) => new SharedArrayBuffer(Math.max(8, n));
+    this.buf = new Uint8Array(sab(bytes));
     this.offsets = new Uint32Array(sab(capacity * 4));
     this.capLens = new Uint32Array(sab(capacity * 4));
     this.wireLens = new Uint32Array(sab(capacity * 4));
@@ -117,24 +125,99 @@ class SharedSlot {
     this.verdicts = new VerdictBatch(capacity, this.out);
   }
 
-  /** Copies the reader's batch in (the reader reuses its buffers); grows the byte buffer when a batch needs more. */
-  fill(b: RecordBatch, end: number): void {
-    const n = b.count;
-    if (end > this.buf.length) this.buf = new Uint8Array(new SharedArrayBuffer(Math.max(end, this.buf.length * 2)));
-    this.buf.set(b.buf.subarray(0, end));
-    this.offsets.set(b.offsets.subarray(0, n));
-    this.capLens.set(b.capLens.subarray(0, n));
-    this.wireLens.set(b.wireLens.subarray(0, n));
-    this.linkTypes.set(b.linkTypes.subarray(0, n));
-    this.tsSec.set(b.tsSec.subarray(0, n));
-    this.tsNsec.set(b.tsNsec.subarray(0, n));
-    this.ifaces.set(b.ifaces.subarray(0, n));
-    this.fileOffsets.set(b.fileOffsets.subarray(0, n));
-    // a verdict is never 0: a worker that fails leaves its records at 0 (see complete())
+  /**
+   * With several workers: the batch's records gathered by shard (worker w's in one range), their batch indices, and
+   * the range-ordered verdicts the workers write; made on first use.
+   */
+  gathered: Gathered | null = null;
+
+  /** Readies the verdicts for a batch of n records: a verdict is never 0, and a worker that fails leaves its records at 0 (see complete()). */
+  reset(n: number): void {
     this.verdicts.verdict.fill(0, 0, n);
     this.verdicts.count = n;
   }
 }
+
+/** A batch's records in shard order (see SharedSlot.gathered): columns the workers read, the verdicts they write. */
+class Gathered {
+  readonly shards: Uint8Array;
+  /** batch index of the record at each position */
+  readonly index: Uint32Array;
+  readonly offsets: Uint32Array;
+  readonly capLens: Uint32Array;
+  readonly wireLens: Uint32Array;
+  readonly linkTypes: Uint16Array;
+  readonly tsSec: Float64Array;
+  readonly tsNsec: Uint32Array;
+  readonly out: SharedArrayBuffer;
+  readonly verdicts: VerdictBatch;
+  /** per worker: first position and number of its records in the current batch */
+  readonly start: Int32Array;
+  readonly count: Int32Array;
+  constructor(capacity: number, workers: number) {
+    const sab = (n: number) => new SharedArrayBuffer(Math.max(8, n));
+    this.shards = new Uint8Array(capacity);
+    this.index = new Uint32Array(capacity);
+    this.offsets = new Uint32Array(sab(capacity * 4));
+    this.capLens = new Uint32Array(sab(capacity * 4));
+    this.wireLens = new Uint32Array(sab(capacity * 4));
+    this.linkTypes = new Uint16Array(sab(capacity * 2));
+    this.tsSec = new Float64Array(sab(capacity * 8));
+    this.tsNsec = new Uint32Array(sab(capacity * 4));
+    this.out = sab(VerdictBatch.bytes(capacity));
+    this.verdicts = new VerdictBatch(capacity, this.out);
+    this.start = new Int32Array(workers);
+    this.count = new Int32Array(workers);
+  }
+
+  /** Gathers the n records of batch `b` (sharded into `shards`) by shard. @remarks per-record path: no allocation. */
+  gather(b: BatchMemory, n: number): void {
+    const shards = this.shards;
+    const count = this.count;
+    const start = this.start;
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[shards[i]!]!++;
+    let at = 0;
+    for (let w = 0; w < count.length; w++) {
+      start[w] = at;
+      at += count[w]!;
+    }
+    // start[] serves as each shard's next position, and is restored after
+    const { offsets, capLens, wireLens, linkTypes, tsSec, tsNsec } = b;
+    const index = this.index;
+    const gOffsets = this.offsets;
+    const gCapLens = this.capLens;
+    const gWireLens = this.wireLens;
+    const gLinkTypes = this.linkTypes;
+    const gTsSec = this.tsSec;
+    const gTsNsec = this.tsNsec;
+    for (let i = 0; i < n; i++) {
+      const w = shards[i]!;
+      const j = start[w]!;
+      start[w] = j + 1;
+      index[j] = i;
+      gOffsets[j] = offsets[i]!;
+      gCapLens[j] = capLens[i]!;
+      gWireLens[j] = wireLens[i]!;
+      gLinkTypes[j] = linkTypes[i]!;
+      gTsSec[j] = tsSec[i]!;
+      gTsNsec[j] = tsNsec[i]!;
+    }
+    for (let w = 0; w < count.length; w++) start[w] = start[w]! - count[w]!;
+    this.verdicts.verdict.fill(0, 0, n);
+    this.verdicts.count = n;
+  }
+
+  /** Puts the gathered verdicts back in batch order, into `out`. */
+  scatter(out: VerdictBatch, n: number): void {
+    const v = this.verdicts;
+    const index = this.index;
+    for (let j = 0; j < n; j++) out.copyRecord(v, j, index[j]!);
+  }
+}
+
+/** bytes the reader reads at a time into a slot (its chunk) */
+const SLOT_BYTES = 1 << 20;
 
 /**
  * Replays a capture through the workers; `startedPool` (from {@link startPool}, with `options.workers` threads) is
@@ -149,6 +232,23 @@ export async function replay(
 ): Promise<ReplaySummary> {
   const opts: ReplayOptions = { ...DEFAULT_REPLAY, ...options };
   const t0 = performance.now();
+  // shared slots: at most maxInFlight batches are pending, the reader fills one more, and a slot is free again once
+  // its batch is complete
+  const free: SharedSlot[] = [];
+  const slotOf = new WeakMap<Uint8Array, SharedSlot>();
+  const takeSlot = (bytes: number, records: number): SharedSlot => {
+    for (let k = free.length - 1; k >= 0; k--) {
+      const s = free[k]!;
+      if (s.buf.length >= bytes && s.capacity >= records) {
+        free.splice(k, 1);
+        return s;
+      }
+    }
+    const s = new SharedSlot(Math.max(records, opts.batchSize), Math.max(bytes, SLOT_BYTES));
+    slotOf.set(s.buf, s);
+    return s;
+  };
+  const arena: BatchArena = { take: takeSlot };
   let reader: CaptureReader;
   try {
     if (opts.batchSize < 1024) throw new KpfError('KPF_ERR_USAGE', `batch size ${opts.batchSize} is below 1024`, { exitCode: 2 });
@@ -156,7 +256,7 @@ export async function replay(
     if (startedPool && startedPool.size !== opts.workers) throw new KpfError('KPF_ERR_USAGE', `the pool has ${startedPool.size} workers, the options ask for ${opts.workers}`, { exitCode: 2 });
     // the workers' fast path: a missing build fails here, with its message, not as one worker failure per batch
     fastModule();
-    reader = await openCapture(input, { maxBatch: opts.batchSize, reuse: true });
+    reader = await openCapture(input, { maxBatch: opts.batchSize, bufferSize: SLOT_BYTES, arena });
   } catch (e) {
     await startedPool?.destroy();
     throw e;
@@ -165,6 +265,7 @@ export async function replay(
   const handle = snapshotHandle(snapshot);
   const W = opts.workers;
   const pending: Pending[] = [];
+  let sharder: BatchSharder | undefined;
   const maxInFlight = Math.max(1, W * opts.inFlightPerWorker);
   const summary: ReplaySummary = {
     records: 0,
@@ -180,40 +281,52 @@ export async function replay(
   let seq = 0;
   let tSteady = 0;
 
-  // shared slots: at most maxInFlight batches are pending, and a slot is free again once its batch is complete
-  const free: SharedSlot[] = [];
   const dispatch = (b: RecordBatch): Pending => {
     const n = b.count;
     const end = n === 0 ? 0 : b.offsets[n - 1]! + b.capLens[n - 1]!;
-    let slot = free.pop();
-    if (!slot || slot.capacity < n) slot = new SharedSlot(Math.max(n, opts.batchSize));
-    slot.fill(b, end);
+    // the reader read the batch into a slot (its arena)
+    const slot = slotOf.get(b.buf);
+    if (slot === undefined || slot.offsets !== b.offsets) throw new KpfError('KPF_ERR_INTERNAL', `batch ${seq}: its records are not in the replay's shared memory`);
+    slot.reset(n);
     const mySeq = seq++;
-    const { buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, verdicts } = slot;
-    // every worker gets the whole batch (shared memory, no copies), computes every record's shard (workers/shard.ts:
-    // the same function in every worker, the common frame in WebAssembly) and classifies the records of its own
+    const { buf, verdicts } = slot;
+    let g: Gathered | null = null;
+    if (W > 1) {
+      // each worker is handed its own records, gathered in one range (replay/sharder.ts)
+      g = slot.gathered ??= new Gathered(slot.capacity, W);
+      sharder ??= new BatchSharder(snapshot, W, opts.classifier.decode);
+      sharder.shard(buf, n, slot.offsets, slot.capLens, slot.wireLens, slot.linkTypes, g.shards);
+      g.gather(slot, n);
+    }
+    const cols = g ?? slot;
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
+      const at = g ? g.start[w]! : 0;
+      const count = g ? g.count[w]! : n;
+      if (count === 0 && !crash) return Promise.resolve(0);
       return pool
         .run(w, {
           snapshot: handle,
           options: opts.classifier,
           buf,
-          offsets,
-          capLens,
-          wireLens,
-          linkTypes,
-          tsSec,
-          tsNsec,
-          count: n,
+          offsets: cols.offsets.subarray(at, at + count),
+          capLens: cols.capLens.subarray(at, at + count),
+          wireLens: cols.wireLens.subarray(at, at + count),
+          linkTypes: cols.linkTypes.subarray(at, at + count),
+          tsSec: cols.tsSec.subarray(at, at + count),
+          tsNsec: cols.tsNsec.subarray(at, at + count),
+          count,
           capacity: slot.capacity,
-          shard: w,
-          workers: W,
-          out,
+          outStart: at,
+          out: g ? g.out : slot.out,
           ...(crash ? { crash: true } : {}),
         })
         .then(
-          (r: { count: number }) => r.count,
+          (r: { count: number }) => {
+            // a worker classifies every record it is handed: anything else is a bug, not a verdict
+            if (r.count !== count) throw new KpfError('KPF_ERR_INTERNAL', `batch ${mySeq}: worker ${w} classified ${r.count} of its ${count} records`);
+            return r.count;
+          },
           () => {
             summary.workerFailures++;
             return -1;
@@ -238,12 +351,10 @@ export async function replay(
   const complete = async (p: Pending): Promise<void> => {
     const counts = await Promise.all(p.parts);
     const n = p.records.count;
-    const out = p.verdicts;
+    const g = W > 1 ? p.slot.gathered! : null;
+    // the verdicts the workers wrote: in batch order, or (several workers) in shard order, put back below
+    const out = g ? g.verdicts : p.verdicts;
     let defaulted = 0;
-    if (!counts.includes(-1) && counts.reduce((a, c) => a + c, 0) !== n) {
-      // the workers' shards partition the batch: anything else is a bug, not a verdict
-      throw new KpfError('KPF_ERR_INTERNAL', `batch ${p.seq}: the workers classified ${counts.join(' + ')} of its ${n} records`);
-    }
     if (counts.includes(-1)) {
       // a failed worker's records are those it left without a verdict (a verdict is never 0)
       for (let i = 0; i < n; i++) {
@@ -262,11 +373,12 @@ export async function replay(
     out.count = n;
     let fwd = 0;
     for (let i = 0; i < n; i++) if (out.verdict[i] === PacketVerdict.FORWARDED) fwd++;
+    if (g) g.scatter(p.verdicts, n);
     summary.forwarded += fwd;
     summary.dropped += n - fwd;
     summary.records += n;
     summary.defaultVerdicts += defaulted;
-    await sink.batch({ records: p.records, verdicts: out, defaulted });
+    await sink.batch({ records: p.records, verdicts: p.verdicts, defaulted });
     free.push(p.slot);
   };
 

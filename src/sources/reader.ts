@@ -95,6 +95,32 @@ export interface ReaderOptions {
   reuse?: boolean;
   /** called for each warning (P11–P13, P30, timestamp fractions) */
   onWarning?: (w: CaptureWarning) => void;
+  /**
+   * Where each batch's memory comes from instead of fresh allocations (`reuse` is then ignored): the replay engine
+   * hands out recycled shared memory, so that records are read straight into what its workers read.
+   */
+  arena?: BatchArena;
+}
+
+/** The memory of one batch: the chunk and the record columns. */
+export interface BatchMemory {
+  buf: Uint8Array;
+  offsets: Uint32Array;
+  capLens: Uint32Array;
+  wireLens: Uint32Array;
+  tsSec: Float64Array;
+  tsNsec: Uint32Array;
+  linkTypes: Uint16Array;
+  ifaces: Uint16Array;
+  fileOffsets: Float64Array;
+}
+
+/**
+ * Memory for batches ({@link ReaderOptions.arena}): `take` gives a chunk of at least `bytes` bytes and columns for
+ * at least `records` records that nobody else uses until its batch is done with (the caller's business).
+ */
+export interface BatchArena {
+  take(bytes: number, records: number): BatchMemory;
 }
 
 /** Largest caplen accepted (libpcap `max_snaplen_for_dlt`, MAXIMUM_SNAPLEN). */
@@ -135,6 +161,7 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
   protected readonly maxBatch: number;
   private readonly reuse: boolean;
   private readonly onWarning: ((w: CaptureWarning) => void) | undefined;
+  private readonly arena: BatchArena | undefined;
   // current batch
   protected count = 0;
   protected offsets!: Uint32Array;
@@ -156,11 +183,18 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
     const size = Math.max(65536, opts.bufferSize ?? 1 << 20);
     this.maxBuffer = Math.max(size, opts.maxBufferSize ?? MAX_BLOCK + 65536);
     this.maxBatch = Math.max(1, opts.maxBatch ?? 16384);
-    this.reuse = opts.reuse ?? false;
+    this.arena = opts.arena;
+    this.reuse = this.arena === undefined && (opts.reuse ?? false);
     this.onWarning = opts.onWarning;
-    this.buf = new Uint8Array(size);
-    this.dv = new DataView(this.buf.buffer);
-    this.allocArrays();
+    if (this.arena) {
+      const m = this.arena.take(size, this.maxBatch);
+      this.buf = m.buf;
+      this.useArrays(m);
+    } else {
+      this.buf = new Uint8Array(size);
+      this.allocArrays();
+    }
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Parses the file header (pcap) / first Section Header Block (pcapng). NEED | ERROR | FULL (= done). */
@@ -248,10 +282,16 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
     if (this.need > this.buf.length || this.shared) {
       let size = this.buf.length;
       while (size < this.need) size = Math.min(this.maxBuffer, size * 2);
-      const nb = new Uint8Array(size);
+      let nb: Uint8Array;
+      if (this.arena) {
+        // the next batch's memory: its chunk and its columns
+        const m = this.arena.take(size, this.maxBatch);
+        nb = m.buf;
+        this.useArrays(m);
+      } else nb = new Uint8Array(size);
       nb.set(this.buf.subarray(this.start, this.end), 0);
       this.buf = nb;
-      this.dv = new DataView(nb.buffer);
+      this.dv = new DataView(nb.buffer, nb.byteOffset, nb.byteLength);
       this.shared = false;
     } else if (this.start > 0) {
       this.buf.copyWithin(0, this.start, this.end);
@@ -274,6 +314,17 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
     this.fileOffsets = new Float64Array(n);
   }
 
+  private useArrays(m: BatchMemory): void {
+    this.offsets = m.offsets;
+    this.capLens = m.capLens;
+    this.wireLens = m.wireLens;
+    this.tsSec = m.tsSec;
+    this.tsNsec = m.tsNsec;
+    this.linkTypes = m.linkTypes;
+    this.ifaces = m.ifaces;
+    this.fileOffsets = m.fileOffsets;
+  }
+
   private beginBatch(): void {
     if (this.shared) {
       // the previous batch owns the old chunk (or, with reuse, is done with it): move the tail
@@ -282,8 +333,8 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
         this.makeRoom();
       } else {
         this.need = 0;
-        this.makeRoom(); // allocates a fresh chunk because `shared`
-        this.allocArrays();
+        this.makeRoom(); // a fresh chunk (and, from an arena, fresh columns) because `shared`
+        if (!this.arena) this.allocArrays();
       }
     }
     this.count = 0;

@@ -23,16 +23,24 @@ export interface VerdictTask {
   count: number;
   /** records the verdict buffer is laid out for (VerdictBatch columns), ≥ count */
   capacity: number;
-  /** this worker's shard and the number of shards: the worker classifies the records whose shard is its own */
-  shard: number;
-  workers: number;
   /**
-   * with several workers: each record's shard (workers/shard.ts shardBatch); when absent, each worker computes the
-   * shards itself (Classifier.classifyRecords), which is what the replay engine does
+   * this worker's shard and the number of shards (default 0 of 1: every record of the task is the worker's, which is
+   * what the replay engine sends, having gathered each worker's records itself): the worker classifies the records
+   * whose shard is its own
+   */
+  shard?: number;
+  workers?: number;
+  /**
+   * with several shards: each record's shard (workers/shard.ts shardBatch); when absent, the worker computes the
+   * shards itself (Classifier.classifyRecords)
    */
   shards?: Uint8Array;
-  /** the batch's verdicts (VerdictBatch layout over a SharedArrayBuffer): each worker fills its records */
+  /**
+   * the verdicts (VerdictBatch layout over a SharedArrayBuffer of `capacity` records): the worker writes record i's at
+   * `outStart` + i (default 0)
+   */
   out: SharedArrayBuffer;
+  outStart?: number;
   /** test hook: the worker exits while holding this task */
   crash?: boolean;
 }
@@ -89,9 +97,12 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   const c = classifier;
   const out = new VerdictBatch(task.capacity, task.out);
   const n = task.count;
-  const shards = task.workers > 1 ? task.shards ?? null : null;
+  const workers = task.workers ?? 1;
+  const shards = workers > 1 ? task.shards ?? null : null;
   if (shards !== null && shards.length < n) throw new Error(`batch of ${n} records with ${shards.length} shards`);
-  const mine = c.classifyRecords(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, 0, shards, task.shard, task.workers);
+  const outStart = task.outStart ?? 0;
+  if (outStart + n > task.capacity) throw new Error(`records ${outStart}…${outStart + n} of a batch of ${task.capacity}`);
+  const mine = c.classifyRecords(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
   return { count: mine };
 }
 

@@ -163,3 +163,50 @@ t.test('pcap-parser oracle (classic µs files)', async (t) => {
     t.same(ours.map((r) => ({ sec: r.sec, usec: r.nsec / 1000, cap: r.cap, wire: r.wire, data: [...r.data] })), theirs, f);
   }
 });
+
+t.test('an arena: batches in the memory it gives, the same records, a record larger than the chunk', async (t) => {
+  const { PcapReader } = await import('../../src/sources/pcap.js');
+  const { PcapngReader } = await import('../../src/sources/pcapng.js');
+  const big = B.ethernet(0x0800, new Uint8Array(200_000));
+  const many = Array.from({ length: 5000 }, (_, i) => ({ data: i === 2500 ? big : frames[i % 4], sec: 1700000000 + i, frac: i }));
+  const ng = B.cat(B.ngShb(true), B.ngIdb(true, 1), ...many.map((r, i) => B.ngEpb(true, 0, BigInt(i) * 1000n, r.data)));
+  for (const [name, file] of [['pcap', B.pcapFile(many)], ['pcapng', ng]] as const) {
+    const given: Uint8Array[] = [];
+    const arena = {
+      take(bytes: number, records: number) {
+        const m = {
+          buf: new Uint8Array(new SharedArrayBuffer(bytes + 3)),
+          offsets: new Uint32Array(records),
+          capLens: new Uint32Array(records),
+          wireLens: new Uint32Array(records),
+          tsSec: new Float64Array(records),
+          tsNsec: new Uint32Array(records),
+          linkTypes: new Uint16Array(records),
+          ifaces: new Uint16Array(records),
+          fileOffsets: new Float64Array(records),
+        };
+        given.push(m.buf);
+        return m;
+      },
+    };
+    const want = await readAll(file);
+    t.equal(want.err, null);
+    const got = await readAll(file, { arena, bufferSize: 65536, maxBatch: 300, reuse: true });
+    t.equal(got.err, null, name);
+    t.equal(got.recs.length, 5000, name);
+    t.same(got.recs.map((r) => [r.sec, r.nsec, r.cap, r.wire, r.fileOff, r.index]), want.recs.map((r) => [r.sec, r.nsec, r.cap, r.wire, r.fileOff, r.index]), name);
+    t.same([...got.recs[2500]!.data], [...want.recs[2500]!.data], `${name}: the large record`);
+    t.same([...got.recs[4999]!.data], [...want.recs[4999]!.data], name);
+    // every batch's chunk is one the arena gave (and the reader asked for a larger one for the large record)
+    const r = await openCapture(file, { arena, bufferSize: 65536, maxBatch: 300 });
+    t.ok(r instanceof PcapReader || r instanceof PcapngReader);
+    const before = given.length;
+    let batches = 0;
+    for await (const b of r) {
+      batches++;
+      t.ok(given.includes(b.buf), `${name}: batch ${batches} in arena memory`);
+    }
+    t.ok(given.length - before >= batches, `${name}: a fresh chunk per batch`);
+    t.ok(given.some((g) => g.length > 200_000), `${name}: grown for the large record`);
+  }
+});

@@ -21,7 +21,7 @@ import { outputFormat, toJson } from '../output.js';
 export const HELP = `Benchmark replay: generate a capture for a synthetic cluster and replay it.
 
 Usage: kpf bench [--packets 5M] [--flows 100k] [--frame-size 64] [--pods 200] [--policies 50]
-                 [--workers 1,2] [--batch-size 4096] [--seed 1] [--capture FILE] [-o text|json]
+                 [--workers 1,2] [--batch-size 16384] [--seed 1] [--capture FILE] [-o text|json]
 
 --capture replays an existing capture instead (with the same synthetic cluster unless -f is added to kpf replay).
 Prints, per worker count, packets/s over the whole run (start-up, reading, workers, merge) and from the first
@@ -66,7 +66,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const pods = count(v, 'pods', 200);
   const policies = count(v, 'policies', 50);
   const seed = count(v, 'seed', 1);
-  const batchSize = count(v, 'batch-size', 4096);
+  const batchSize = count(v, 'batch-size', 16384);
   const workerCounts = (typeof v['workers'] === 'string' ? v['workers'] : '1,2').split(',').map((w) => {
     if (!/^\d+$/.test(w) || Number(w) < 1 || Number(w) > MAX_WORKERS) throw new UsageError(`invalid --workers "${v['workers']}" (e.g. 1,2; each 1 to ${MAX_WORKERS})`);
     return Number(w);

@@ -21,7 +21,7 @@ Output (-o): json (one object per record, capture order; the default when stdout
   \`hubble observe --input-file\`), summary (counts by verdict and reason, hits per rule, top dropped flows).
   --write-allowed FILE / --write-dropped FILE   the packets of each verdict as pcap files
   --metrics FILE                                Prometheus text exposition of kpf_* counters, written at the end
-Workers: --workers N (default: cores - 1, at least 1), --batch-size N (default 4096, at least 1024),
+Workers: --workers N (default: cores - 1, at least 1), --batch-size N (default 16384, at least 1024),
   --fail-open (a worker failure forwards the packets it held instead of dropping them)
 Datapath: --ct-pickup observed|either|off, --profile linux|cilium|calico, --ct-tcp-max N, --ct-any-max N,
   --verdict-cache-max N, --frag-max N, --no-frag-tracking, --verify-checksums,
@@ -75,7 +75,7 @@ export function replayOptionsFrom(v: Values): Partial<ReplayOptions> {
   const crash = process.env['KPF_TEST_CRASH_BATCH'];
   return {
     workers: workersFrom(v),
-    batchSize: int(v, 'batch-size', 1024, 4096),
+    batchSize: int(v, 'batch-size', 1024, 16384),
     failOpen: v['fail-open'] === true,
     classifier: {
       pickup: choice('ct-pickup', v['ct-pickup'], ['observed', 'either', 'off'] as const, 'observed'),
