@@ -22,7 +22,9 @@ import { CaptureFormatError } from '../sources/errors.js';
 import type { ShardedPool } from '../workers/pool.js';
 import { DEFAULT_IN_FLIGHT, MAX_WORKERS, startPool } from './pool-start.js';
 import { snapshotHandle } from '../workers/transfer.js';
-import type { WorkerStats } from '../workers/verdict.worker.js';
+import type { VerdictTaskResult, WorkerStats } from '../workers/verdict.worker.js';
+import { GatheredColumns } from '../workers/gather.js';
+import { VerdictTally, type TallyCounts } from './tally.js';
 
 /** kpf's own drop / forward reason for records whose worker failed (not a Cilium number). */
 export const WORKER_FAILED = 1001;
@@ -58,9 +60,20 @@ export interface ReplayBatch {
   defaulted: number;
 }
 
+/** Where a replay's verdicts go, one call per batch in capture order (a call may return a promise: back-pressure). */
 export interface ReplaySink {
-  /** Called once per batch, in capture order; may return a promise (back-pressure). */
+  /** the batch's records and their verdicts */
   batch(b: ReplayBatch): void | Promise<void>;
+  /**
+   * For a sink that needs only counts (the summary, the metrics), called instead of `batch` when there are several
+   * workers: each worker counts its own records (replay/tally.ts), so that the main thread, which then reads and
+   * shards every record and is the busiest thread, reads no verdict. (With one worker, the busier thread is the
+   * worker: the main thread counts, in `batch`.) `parts`: one per worker that had records, one for the records of a
+   * failed worker.
+   */
+  counts?(parts: TallyCounts[], defaulted: number): void | Promise<void>;
+  /** with `counts`: whether the dropped flows are counted too */
+  trackFlows?: boolean;
 }
 
 export interface ReplaySummary {
@@ -83,8 +96,8 @@ interface Pending {
   records: RecordBatch;
   /** the batch's verdicts, filled by the workers at the records' indices */
   verdicts: VerdictBatch;
-  /** per worker: the records it classified, or -1 when its part failed */
-  parts: Array<Promise<number>>;
+  /** per worker: the records it classified (and their counts, for a counting sink), or null when its part failed */
+  parts: Array<Promise<VerdictTaskResult | null>>;
   /** the shared memory it occupies until it is complete */
   slot: SharedSlot;
 }
@@ -138,40 +151,30 @@ class SharedSlot implements BatchMemory {
   }
 }
 
-/** A batch's records in shard order (see SharedSlot.gathered): columns the workers read, the verdicts they write. */
+/**
+ * A batch's records by shard (see SharedSlot.gathered): the batch indices of worker w's records, in capture order, at
+ * positions [start[w], start[w] + count[w]) of `index`; and the verdicts the workers write at the same positions.
+ */
 class Gathered {
   readonly shards: Uint8Array;
-  /** batch index of the record at each position */
+  /** batch index of the record at each position (shared: each worker reads its range and gathers its records) */
   readonly index: Uint32Array;
-  readonly offsets: Uint32Array;
-  readonly capLens: Uint32Array;
-  readonly wireLens: Uint32Array;
-  readonly linkTypes: Uint16Array;
-  readonly tsSec: Float64Array;
-  readonly tsNsec: Uint32Array;
   readonly out: SharedArrayBuffer;
   readonly verdicts: VerdictBatch;
   /** per worker: first position and number of its records in the current batch */
   readonly start: Int32Array;
   readonly count: Int32Array;
   constructor(capacity: number, workers: number) {
-    const sab = (n: number) => new SharedArrayBuffer(Math.max(8, n));
     this.shards = new Uint8Array(capacity);
-    this.index = new Uint32Array(capacity);
-    this.offsets = new Uint32Array(sab(capacity * 4));
-    this.capLens = new Uint32Array(sab(capacity * 4));
-    this.wireLens = new Uint32Array(sab(capacity * 4));
-    this.linkTypes = new Uint16Array(sab(capacity * 2));
-    this.tsSec = new Float64Array(sab(capacity * 8));
-    this.tsNsec = new Uint32Array(sab(capacity * 4));
-    this.out = sab(VerdictBatch.bytes(capacity));
+    this.index = new Uint32Array(new SharedArrayBuffer(Math.max(8, capacity * 4)));
+    this.out = new SharedArrayBuffer(Math.max(8, VerdictBatch.bytes(capacity)));
     this.verdicts = new VerdictBatch(capacity, this.out);
     this.start = new Int32Array(workers);
     this.count = new Int32Array(workers);
   }
 
-  /** Gathers the n records of batch `b` (sharded into `shards`) by shard. @remarks per-record path: no allocation. */
-  gather(b: BatchMemory, n: number): void {
+  /** Lists the n records of the batch (sharded into `shards`) by shard. @remarks per-record path: no allocation. */
+  gather(n: number): void {
     const shards = this.shards;
     const count = this.count;
     const start = this.start;
@@ -183,25 +186,12 @@ class Gathered {
       at += count[w]!;
     }
     // start[] serves as each shard's next position, and is restored after
-    const { offsets, capLens, wireLens, linkTypes, tsSec, tsNsec } = b;
     const index = this.index;
-    const gOffsets = this.offsets;
-    const gCapLens = this.capLens;
-    const gWireLens = this.wireLens;
-    const gLinkTypes = this.linkTypes;
-    const gTsSec = this.tsSec;
-    const gTsNsec = this.tsNsec;
     for (let i = 0; i < n; i++) {
       const w = shards[i]!;
       const j = start[w]!;
       start[w] = j + 1;
       index[j] = i;
-      gOffsets[j] = offsets[i]!;
-      gCapLens[j] = capLens[i]!;
-      gWireLens[j] = wireLens[i]!;
-      gLinkTypes[j] = linkTypes[i]!;
-      gTsSec[j] = tsSec[i]!;
-      gTsNsec[j] = tsNsec[i]!;
     }
     for (let w = 0; w < count.length; w++) start[w] = start[w]! - count[w]!;
     this.verdicts.verdict.fill(0, 0, n);
@@ -266,6 +256,9 @@ export async function replay(
   const W = opts.workers;
   const pending: Pending[] = [];
   let sharder: BatchSharder | undefined;
+  const counting = sink.counts && (W > 1 || process.env['KPF_XCOUNT'] === '1') ? { counts: sink.counts.bind(sink), trackFlows: sink.trackFlows ?? false } : null;
+  let failTally: VerdictTally | undefined;
+  let failCols: GatheredColumns | undefined;
   const maxInFlight = Math.max(1, W * opts.inFlightPerWorker);
   const summary: ReplaySummary = {
     records: 0,
@@ -296,40 +289,41 @@ export async function replay(
       g = slot.gathered ??= new Gathered(slot.capacity, W);
       sharder ??= new BatchSharder(snapshot, W, opts.classifier.decode);
       sharder.shard(buf, n, slot.offsets, slot.capLens, slot.wireLens, slot.linkTypes, g.shards);
-      g.gather(slot, n);
+      g.gather(n);
     }
-    const cols = g ?? slot;
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
       const at = g ? g.start[w]! : 0;
       const count = g ? g.count[w]! : n;
-      if (count === 0 && !crash) return Promise.resolve(0);
+      if (count === 0 && !crash) return Promise.resolve({ count: 0 });
       return pool
         .run(w, {
           snapshot: handle,
           options: opts.classifier,
           buf,
-          offsets: cols.offsets.subarray(at, at + count),
-          capLens: cols.capLens.subarray(at, at + count),
-          wireLens: cols.wireLens.subarray(at, at + count),
-          linkTypes: cols.linkTypes.subarray(at, at + count),
-          tsSec: cols.tsSec.subarray(at, at + count),
-          tsNsec: cols.tsNsec.subarray(at, at + count),
+          offsets: slot.offsets,
+          capLens: slot.capLens,
+          wireLens: slot.wireLens,
+          linkTypes: slot.linkTypes,
+          tsSec: slot.tsSec,
+          tsNsec: slot.tsNsec,
+          ...(g ? { index: g.index.subarray(at, at + count) } : {}),
           count,
           capacity: slot.capacity,
           outStart: at,
           out: g ? g.out : slot.out,
+          ...(counting ? { tally: { flows: counting.trackFlows } } : {}),
           ...(crash ? { crash: true } : {}),
         })
         .then(
-          (r: { count: number }) => {
+          (r: VerdictTaskResult) => {
             // a worker classifies every record it is handed: anything else is a bug, not a verdict
             if (r.count !== count) throw new KpfError('KPF_ERR_INTERNAL', `batch ${mySeq}: worker ${w} classified ${r.count} of its ${count} records`);
-            return r.count;
+            return r;
           },
           () => {
             summary.workerFailures++;
-            return -1;
+            return null;
           },
         );
     });
@@ -349,13 +343,14 @@ export async function replay(
   };
 
   const complete = async (p: Pending): Promise<void> => {
-    const counts = await Promise.all(p.parts);
+    const results = await Promise.all(p.parts);
     const n = p.records.count;
     const g = W > 1 ? p.slot.gathered! : null;
     // the verdicts the workers wrote: in batch order, or (several workers) in shard order, put back below
     const out = g ? g.verdicts : p.verdicts;
+    const failed = results.includes(null);
     let defaulted = 0;
-    if (counts.includes(-1)) {
+    if (failed) {
       // a failed worker's records are those it left without a verdict (a verdict is never 0)
       for (let i = 0; i < n; i++) {
         if (out.verdict[i] !== 0) continue;
@@ -371,14 +366,38 @@ export async function replay(
       }
     }
     out.count = n;
-    let fwd = 0;
-    for (let i = 0; i < n; i++) if (out.verdict[i] === PacketVerdict.FORWARDED) fwd++;
-    if (g) g.scatter(p.verdicts, n);
-    summary.forwarded += fwd;
-    summary.dropped += n - fwd;
     summary.records += n;
     summary.defaultVerdicts += defaulted;
-    await sink.batch({ records: p.records, verdicts: p.verdicts, defaulted });
+    if (counting) {
+      // the workers counted their records; those of a failed worker (default verdicts, and any it wrote before it
+      // failed) are counted here
+      const parts: TallyCounts[] = [];
+      for (let w = 0; w < W; w++) {
+        const r = results[w]!;
+        if (r !== null) {
+          if (r.counts) parts.push(r.counts);
+          continue;
+        }
+        const at = g ? g.start[w]! : 0;
+        const count = g ? g.count[w]! : n;
+        const cols = g ? (failCols ??= new GatheredColumns()).gather(p.slot, g.index.subarray(at), count) : p.slot;
+        failTally ??= new VerdictTally(counting.trackFlows);
+        failTally.add(p.slot.buf, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, out, at, count);
+        parts.push(failTally.take());
+      }
+      let fwd = 0;
+      for (const c of parts) fwd += c.forwarded;
+      summary.forwarded += fwd;
+      summary.dropped += n - fwd;
+      await counting.counts(parts, defaulted);
+    } else {
+      let fwd = 0;
+      for (let i = 0; i < n; i++) if (out.verdict[i] === PacketVerdict.FORWARDED) fwd++;
+      summary.forwarded += fwd;
+      summary.dropped += n - fwd;
+      if (g) g.scatter(p.verdicts, n);
+      await sink.batch({ records: p.records, verdicts: p.verdicts, defaulted });
+    }
     free.push(p.slot);
   };
 

@@ -55,7 +55,7 @@ export class FlowCounter {
       i = (i + 1) & this.mask;
     }
     if (this.size >= this.maxKeys) {
-      this.overflow++;
+      this.overflow += c;
       return;
     }
     if ((this.size + 1) * 2 > this.mask + 1) {
@@ -91,6 +91,35 @@ export class FlowCounter {
       if (oldKeys[o] === 0) continue;
       this.put(oldKeys[o]!, oldKeys[o + 1]!, oldKeys[o + 2]!, oldKeys[o + 3]!, oldKeys[o + 4]!, oldKeys[o + 5]!, oldKeys[o + 6]!, oldKeys[o + 7]!, oldKeys[o + 8]!, oldKeys[o + 9]!, oldCounts[i]!);
     }
+  }
+
+  /** Counts `counts[k]` packets of key k (words 10k … 10k + 9 of `keys`), for each k: another counter's {@link take}. */
+  addAll(keys: Int32Array, counts: Float64Array): void {
+    for (let k = 0; k < counts.length; k++) {
+      const o = k * W;
+      this.put(keys[o]!, keys[o + 1]!, keys[o + 2]!, keys[o + 3]!, keys[o + 4]!, keys[o + 5]!, keys[o + 6]!, keys[o + 7]!, keys[o + 8]!, keys[o + 9]!, counts[k]!);
+    }
+  }
+
+  /**
+   * The keys (ten words each) and counts held, and the packets not counted, in fresh arrays for another thread
+   * ({@link addAll}); the counter is then empty (its table keeps its size).
+   */
+  take(): { keys: Int32Array; counts: Float64Array; overflow: number } {
+    const keys = new Int32Array(this.size * W);
+    const counts = new Float64Array(this.size);
+    let k = 0;
+    for (let i = 0; i <= this.mask; i++) {
+      const o = i * W;
+      if (this.keys[o] === 0) continue;
+      keys.set(this.keys.subarray(o, o + W), k * W);
+      counts[k++] = this.counts[i]!;
+    }
+    const overflow = this.overflow;
+    if (this.size > 0) this.keys.fill(0);
+    this.size = 0;
+    this.overflow = 0;
+    return { keys, counts, overflow };
   }
 
   /** Calls fn for every key (a fresh array of its ten words), its count and its slot. Not for the hot path. */

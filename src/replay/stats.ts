@@ -1,109 +1,28 @@
 /**
- * Counters of a replay, gathered on the main thread from the ordered verdict batches (and, at the end, from the
- * workers): counts by verdict and reason, bytes, policy-rule hits, the top dropped flows; printed as the `summary`
- * output and as Prometheus text (`--metrics`).
+ * Counters of a replay — counts by verdict and reason, bytes, the top dropped flows (replay/tally.ts: counted by
+ * the main thread from the ordered batches, or by the workers and merged here), and at the end the workers' own
+ * counters (policy-rule hits, conntrack, caches); printed as the `summary` output and as Prometheus text (`--metrics`).
  */
 import { DropReasonText } from '../core/enums.js';
-import { FlowKey, wordsToIP } from '../core/flow-key.js';
-import { ForwardReasonName, PacketFlag, PacketVerdict, type VerdictBatch } from '../datapath/classify.js';
-import { decode } from '../packet/decode.js';
-import { Fast4 } from '../packet/fast4.js';
+import { wordsToIP } from '../core/flow-key.js';
+import { ForwardReasonName, type VerdictBatch } from '../datapath/classify.js';
 import { DIR_INGRESS, type Compiled } from '../policy/compile.js';
 import type { RecordBatch } from '../sources/capture.js';
-import { FlowCounter } from './flow-counter.js';
 import { dropReasonName } from './records.js';
+import { VerdictTally } from './tally.js';
 import type { ReplaySummary } from './engine.js';
 import { VERSION } from '../version.js';
 
 const PROTO: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP', 1: 'ICMPv4', 58: 'ICMPv6' };
 
-export class ReplayStats {
-  records = 0;
-  forwarded = 0;
-  dropped = 0;
-  bytesForwarded = 0;
-  bytesDropped = 0;
-  newConnections = 0;
-  replies = 0;
-  pickups = 0;
-  truncated = 0;
-  /** packets by forward reason / by drop reason (reason codes < 2048) */
-  private readonly fwdBy = new Float64Array(2048);
-  private readonly dropBy = new Float64Array(2048);
-  /** dropped packets per flow (family, protocol, addresses, destination port), bounded */
-  private readonly droppedFlows: FlowCounter;
-  private readonly key = new FlowKey();
-  private readonly fast = new Fast4();
-  constructor(
-    private readonly trackFlows: boolean,
-    maxFlows = 200_000,
-  ) {
-    this.droppedFlows = new FlowCounter(maxFlows);
+export class ReplayStats extends VerdictTally {
+  constructor(trackFlows: boolean, maxFlows = 200_000) {
+    super(trackFlows, maxFlows);
   }
 
-  add(records: RecordBatch, v: VerdictBatch): void {
-    // the counts of a batch in locals, written back once (the main thread shares two cores with the workers)
-    let forwarded = 0;
-    let bytesForwarded = 0;
-    let bytesDropped = 0;
-    let fresh = 0;
-    let replies = 0;
-    let pickups = 0;
-    let truncated = 0;
-    const n = v.count;
-    const flags = v.flags;
-    const verdicts = v.verdict;
-    const reasons = v.reason;
-    const wire = records.wireLens;
-    const fwdBy = this.fwdBy;
-    const dropBy = this.dropBy;
-    for (let i = 0; i < n; i++) {
-      const len = wire[i]!;
-      const f = flags[i]!;
-      if (f !== 0) {
-        if (f & PacketFlag.NEW) fresh++;
-        if (f & PacketFlag.REPLY) replies++;
-        if (f & PacketFlag.PICKUP) pickups++;
-        if (f & PacketFlag.TRUNCATED) truncated++;
-      }
-      const reason = reasons[i]! & 2047;
-      if (verdicts[i] === PacketVerdict.FORWARDED) {
-        forwarded++;
-        bytesForwarded += len;
-        fwdBy[reason]! += 1;
-      } else {
-        bytesDropped += len;
-        dropBy[reason]! += 1;
-        if (this.trackFlows) this.trackDrop(records, i);
-      }
-    }
-    this.records += n;
-    this.forwarded += forwarded;
-    this.dropped += n - forwarded;
-    this.bytesForwarded += bytesForwarded;
-    this.bytesDropped += bytesDropped;
-    this.newConnections += fresh;
-    this.replies += replies;
-    this.pickups += pickups;
-    this.truncated += truncated;
-  }
-
-  private trackDrop(records: RecordBatch, i: number): void {
-    const lt = records.linkTypes[i]!;
-    const off = records.offsets[i]!;
-    const cap = records.capLens[i]!;
-    const wire = records.wireLens[i]!;
-    // the common frame (IPv4 TCP/UDP) through the fast parser: the same key the decoder gives it
-    const f = this.fast;
-    if (f.parse(lt, records.buf, off, cap, wire)) {
-      this.droppedFlows.add((4 << 8) | f.proto, 0, 0, 0, f.src, 0, 0, 0, f.dst, f.dport);
-      return;
-    }
-    const k = this.key;
-    decode(lt, records.buf, off, cap, wire, k);
-    if (k.family === 0) return;
-    const ports = k.proto === 6 || k.proto === 17 || k.proto === 132;
-    this.droppedFlows.add((k.family << 8) | k.proto, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, ports ? k.dport : -1);
+  /** Counts a batch's records (its verdicts in batch order). */
+  addBatch(records: RecordBatch, v: VerdictBatch): void {
+    this.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, v, 0, v.count);
   }
 
   /** [reason, packets] of the forwarded packets, reasons with none left out */
@@ -120,7 +39,7 @@ export class ReplayStats {
   topDropped(n: number): Array<[string, number]> {
     if (n <= 0) return [];
     const all: Array<[number[], number]> = [];
-    this.droppedFlows.forEach((key, count) => all.push([key, count]));
+    this.droppedFlows?.forEach((key, count) => all.push([key, count]));
     all.sort((a, b) => b[1] - a[1]);
     // only the flows that can make the list are put into words: down to the n-th count, ties included
     const cut = all.length > n ? all[n - 1]![1] : 0;

@@ -1,12 +1,14 @@
 /**
  * Worker entry (piscina): one task = one batch of records of this worker's shard → a VerdictBatch.
- * Tiny and pure: it imports only core/, packet/ and datapath/. The classifier (and its conntrack shard) lives as
+ * Tiny and pure: it imports only core/, packet/, datapath/ and the replay's counts (replay/tally.ts). The classifier (and its conntrack shard) lives as
  * long as the thread; a new snapshot revision is swapped in between batches.
  */
 import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { Conntrack } from '../datapath/conntrack.js';
+import { VerdictTally, type TallyCounts } from '../replay/tally.js';
+import { GatheredColumns } from './gather.js';
 
 export interface VerdictTask {
   snapshot: SnapshotHandle;
@@ -19,7 +21,12 @@ export interface VerdictTask {
   linkTypes: Uint16Array;
   tsSec: Float64Array;
   tsNsec: Uint32Array;
-  /** records in the batch */
+  /**
+   * the batch indices of this task's records (the worker gathers them from the columns above, workers/gather.ts);
+   * when absent, the task's records are records [0, count) of the columns
+   */
+  index?: Uint32Array;
+  /** records in the task */
   count: number;
   /** records the verdict buffer is laid out for (VerdictBatch columns), ≥ count */
   capacity: number;
@@ -41,6 +48,11 @@ export interface VerdictTask {
    */
   out: SharedArrayBuffer;
   outStart?: number;
+  /**
+   * count the task's records too (replay/tally.ts; `flows`: the dropped flows as well) and return the counts: for a
+   * replay whose output needs only counts, so that the main thread reads no verdict
+   */
+  tally?: { flows: boolean };
   /** test hook: the worker exits while holding this task */
   crash?: boolean;
 }
@@ -48,6 +60,8 @@ export interface VerdictTask {
 export interface VerdictTaskResult {
   /** records classified */
   count: number;
+  /** their counts, when the task asked for them */
+  counts?: TallyCounts;
 }
 
 /** What a worker has counted since it started (asked for once, at the end of a run). */
@@ -69,6 +83,11 @@ export interface WorkerStats {
 }
 
 let classifier: Classifier | undefined;
+/** the counts of a task's records (tasks with `tally`), with and without the dropped flows */
+let tallyFlows: VerdictTally | undefined;
+let tallyPlain: VerdictTally | undefined;
+/** the columns of a task's records, when the task lists them by index */
+const gathered = new GatheredColumns();
 let snapshot: Snapshot | undefined;
 /** conntrack tables built by a `prepare` task before the first batch, and the options they were built with */
 let prepared: { options: string; ct: Conntrack } | undefined;
@@ -102,8 +121,14 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   if (shards !== null && shards.length < n) throw new Error(`batch of ${n} records with ${shards.length} shards`);
   const outStart = task.outStart ?? 0;
   if (outStart + n > task.capacity) throw new Error(`records ${outStart}…${outStart + n} of a batch of ${task.capacity}`);
-  const mine = c.classifyRecords(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
-  return { count: mine };
+  if (task.index && (task.index.length < n || shards !== null)) throw new Error(`a task of ${n} records with ${task.index.length} indices${shards ? ' and shards' : ''}`);
+  const cols = task.index ? gathered.gather(task, task.index, n) : task;
+  const mine = c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
+  if (!task.tally) return { count: mine };
+  if (shards !== null || workers > 1) throw new Error('a task that counts its records holds only its own');
+  const t = task.tally.flows ? (tallyFlows ??= new VerdictTally(true)) : (tallyPlain ??= new VerdictTally(false));
+  t.add(task.buf, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, out, outStart, n);
+  return { count: mine, counts: t.take() };
 }
 
 function stats(): WorkerStats | null {

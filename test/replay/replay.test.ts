@@ -192,3 +192,45 @@ t.test('generated traffic: 1 and 2 workers agree, and first packets get the refe
   t.ok(compared > 1000, `${compared} connections compared`);
   t.ok(allowed > 0 && allowed < compared, `${allowed} allowed, ${compared - allowed} denied`);
 });
+
+t.test('-o summary: the counts the workers keep (2 workers) equal the main thread\'s (1 worker, and with --write-dropped)', async (t) => {
+  const capture = path.join(tmp, 'summary.pcap');
+  const g = await kpf(['gen', 'traffic', '--lab', '-o', capture, '--packets', '20000', '--flows', '2000', '--seed', '4', '--mix', 'tcp=60,udp=25,icmp=15']);
+  t.equal(g.code, 0, g.stderr);
+  const run = async (...extra: string[]) => {
+    const metrics = path.join(tmp, `s${extra.join('')}.prom`.replace(/[^\w.]/g, ''));
+    const r = await kpf(['replay', '--lab', capture, '-o', 'summary', '--batch-size', '1024', '--metrics', metrics, ...extra]);
+    t.equal(r.code, 0, r.stderr);
+    // everything but the timing line, and the counters that depend on how records were spread over workers
+    const m = readFileSync(metrics, 'utf8')
+      .split('\n')
+      .filter((l) => /^kpf_(packets|bytes|drops|bypass|capture_records|default_verdicts)_total/.test(l));
+    return { text: r.stdout.replace(/^Time: .*$/m, ''), metrics: m };
+  };
+  const one = await run('--workers', '1');
+  const two = await run('--workers', '2');
+  const ordered = await run('--workers', '2', '--write-dropped', path.join(tmp, 'dropped.pcap'));
+  t.match(one.text, /Records: 20000 /);
+  t.match(one.text, /Top dropped flows:\n +\d+ {2}\S+ -> /, 'the top dropped flows are listed');
+  t.equal(two.text, one.text, '2 workers counting: the same summary');
+  t.equal(ordered.text, one.text, '2 workers, counted on the main thread: the same summary');
+  t.same(two.metrics, one.metrics);
+  t.ok(one.metrics.length >= 6);
+});
+
+t.test('a worker killed mid-replay with -o summary: its records are counted with the default verdict', async (t) => {
+  process.env['KPF_TEST_CRASH_BATCH'] = '0';
+  try {
+    for (const workers of ['1', '2']) {
+      const r = await kpf(['replay', '--lab', LAB_PCAP, '-o', 'summary', '--workers', workers]);
+      t.equal(r.code, 3, 'degraded run exits 3');
+      t.match(r.stdout, /Records: 46 /);
+      const n = Number(/Default verdicts after worker failures: (\d+)/.exec(r.stdout)?.[1]);
+      t.ok(n > 0, `${workers} worker(s): ${n} default verdicts`);
+      t.match(r.stdout, new RegExp(`DROPPED +WORKER_FAILED +${n} `), 'counted by reason');
+      t.match(r.stderr, new RegExp(`${n} records got the default verdict`));
+    }
+  } finally {
+    delete process.env['KPF_TEST_CRASH_BATCH'];
+  }
+});

@@ -9,7 +9,7 @@ import { PacketVerdict } from '../../datapath/classify.js';
 import type { Snapshot } from '../../datapath/snapshot.js';
 import { compile, type Compiled } from '../../policy/compile.js';
 import { buildSnapshot } from '../../policy/snapshot.js';
-import { replay, type ReplayOptions, type ReplaySummary } from '../../replay/engine.js';
+import { replay, type ReplayOptions, type ReplaySink, type ReplaySummary } from '../../replay/engine.js';
 import { RecordContext } from '../../replay/records.js';
 import { ReplayStats, metricsText, summaryText } from '../../replay/stats.js';
 import { compactLine, jsonLine, jsonpbLine } from '../../sinks/flow.js';
@@ -65,10 +65,11 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
 
   let input: string | Readable = capture;
   if (capture === '-') input = io.stdin as Readable;
-  const summary: ReplaySummary = await replay(input, snapshot, ropts, {
+  const writers = typeof v['write-allowed'] === 'string' || typeof v['write-dropped'] === 'string';
+  const sink: ReplaySink = {
     async batch({ records, verdicts }) {
-      stats.add(records, verdicts);
-      if (typeof v['write-allowed'] === 'string' || typeof v['write-dropped'] === 'string') {
+      stats.addBatch(records, verdicts);
+      if (writers) {
         for (let i = 0; i < verdicts.count; i++) {
           const lt = records.linkTypes[i]!;
           if (writersLinkType < 0) openWriters(lt);
@@ -97,7 +98,15 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
         }
       }
     },
-  }, pool);
+  };
+  // -o summary without pcap outputs needs counts only: with several workers they count their own records
+  if (fmt === 'summary' && !writers) {
+    sink.trackFlows = true;
+    sink.counts = (parts) => {
+      for (const c of parts) stats.merge(c);
+    };
+  }
+  const summary: ReplaySummary = await replay(input, snapshot, ropts, sink, pool);
   if (progress) io.stderr.write('\r\u001b[K');
   await allowedW?.close();
   await droppedW?.close();

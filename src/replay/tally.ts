@@ -1,0 +1,177 @@
+/**
+ * What the replay summary and the metrics need of each record — counts by verdict and reason, bytes, flags, the
+ * dropped flows — counted where the verdicts are. With `-o summary` (no record output) the workers count their own
+ * records (workers/verdict.worker.ts, a task's `tally`) and hand the counts back with the task, so that the main
+ * thread reads no record and no verdict; otherwise the main thread counts the ordered batches itself
+ * (replay/stats.ts ReplayStats, a VerdictTally).
+ */
+import { FlowKey } from '../core/flow-key.js';
+import { PacketFlag, PacketVerdict, type VerdictBatch } from '../datapath/classify.js';
+import { decode } from '../packet/decode.js';
+import { Fast4 } from '../packet/fast4.js';
+import { FlowCounter } from './flow-counter.js';
+
+/** Counts of some records, as they cross between threads (structured clone). */
+export interface TallyCounts {
+  records: number;
+  forwarded: number;
+  bytesForwarded: number;
+  bytesDropped: number;
+  newConnections: number;
+  replies: number;
+  pickups: number;
+  truncated: number;
+  /** (reason, packets) pairs, flat, of the forwarded packets; reasons with none left out */
+  forwardReasons: Float64Array;
+  /** the same of the dropped packets */
+  dropReasons: Float64Array;
+  /** dropped packets per flow (FlowCounter.take), when flows are tracked */
+  flows: { keys: Int32Array; counts: Float64Array; overflow: number } | null;
+}
+
+/** Reason codes are below this (Cilium's drop reasons and kpf's own, WORKER_FAILED = 1001). */
+const REASONS = 2048;
+
+export class VerdictTally {
+  records = 0;
+  forwarded = 0;
+  bytesForwarded = 0;
+  bytesDropped = 0;
+  /** new connections evaluated, replies, mid-flow pickups, truncated records (PacketFlag) */
+  newConnections = 0;
+  replies = 0;
+  pickups = 0;
+  truncated = 0;
+  /** packets by forward reason / by drop reason */
+  protected readonly fwdBy = new Float64Array(REASONS);
+  protected readonly dropBy = new Float64Array(REASONS);
+  /** dropped packets per flow (family, protocol, addresses, destination port), bounded; null when not tracked */
+  protected readonly droppedFlows: FlowCounter | null;
+  private readonly key = new FlowKey();
+  private readonly fast = new Fast4();
+
+  constructor(trackFlows: boolean, maxFlows = 200_000) {
+    this.droppedFlows = trackFlows ? new FlowCounter(maxFlows) : null;
+  }
+
+  get dropped(): number {
+    return this.records - this.forwarded;
+  }
+
+  /**
+   * Counts n records: record k's columns at index k of `offsets`, `capLens`, `wireLens`, `linkTypes`, its verdict at
+   * `vFrom` + k of `v`. @remarks per-record path: no allocation.
+   */
+  add(buf: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, v: VerdictBatch, vFrom: number, n: number): void {
+    // the counts in locals, written back once
+    let forwarded = 0;
+    let bytesForwarded = 0;
+    let bytesDropped = 0;
+    let newConnections = 0;
+    let replies = 0;
+    let pickups = 0;
+    let truncated = 0;
+    const flags = v.flags;
+    const verdicts = v.verdict;
+    const reasons = v.reason;
+    const fwdBy = this.fwdBy;
+    const dropBy = this.dropBy;
+    const flows = this.droppedFlows;
+    for (let k = 0; k < n; k++) {
+      const i = vFrom + k;
+      const len = wireLens[k]!;
+      const f = flags[i]!;
+      if (f !== 0) {
+        if (f & PacketFlag.NEW) newConnections++;
+        if (f & PacketFlag.REPLY) replies++;
+        if (f & PacketFlag.PICKUP) pickups++;
+        if (f & PacketFlag.TRUNCATED) truncated++;
+      }
+      const reason = reasons[i]! & (REASONS - 1);
+      if (verdicts[i] === PacketVerdict.FORWARDED) {
+        forwarded++;
+        bytesForwarded += len;
+        fwdBy[reason]! += 1;
+      } else {
+        bytesDropped += len;
+        dropBy[reason]! += 1;
+        if (flows !== null) this.trackDrop(flows, linkTypes[k]!, buf, offsets[k]!, capLens[k]!, len);
+      }
+    }
+    this.records += n;
+    this.forwarded += forwarded;
+    this.bytesForwarded += bytesForwarded;
+    this.bytesDropped += bytesDropped;
+    this.newConnections += newConnections;
+    this.replies += replies;
+    this.pickups += pickups;
+    this.truncated += truncated;
+  }
+
+  private trackDrop(flows: FlowCounter, lt: number, buf: Uint8Array, off: number, cap: number, wire: number): void {
+    // the common frame (IPv4 TCP/UDP) through the fast parser: the same key the decoder gives it
+    const f = this.fast;
+    if (f.parse(lt, buf, off, cap, wire)) {
+      flows.add((4 << 8) | f.proto, 0, 0, 0, f.src, 0, 0, 0, f.dst, f.dport);
+      return;
+    }
+    const k = this.key;
+    decode(lt, buf, off, cap, wire, k);
+    if (k.family === 0) return;
+    const ports = k.proto === 6 || k.proto === 17 || k.proto === 132;
+    flows.add((k.family << 8) | k.proto, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, ports ? k.dport : -1);
+  }
+
+  /** The counts since the last take (since construction at first), for another thread's {@link merge}; then zero. */
+  take(): TallyCounts {
+    const c: TallyCounts = {
+      records: this.records,
+      forwarded: this.forwarded,
+      bytesForwarded: this.bytesForwarded,
+      bytesDropped: this.bytesDropped,
+      newConnections: this.newConnections,
+      replies: this.replies,
+      pickups: this.pickups,
+      truncated: this.truncated,
+      forwardReasons: takePairs(this.fwdBy),
+      dropReasons: takePairs(this.dropBy),
+      flows: this.droppedFlows?.take() ?? null,
+    };
+    this.records = this.forwarded = this.bytesForwarded = this.bytesDropped = 0;
+    this.newConnections = this.replies = this.pickups = this.truncated = 0;
+    return c;
+  }
+
+  /** Adds counts taken from another tally (a worker's). */
+  merge(c: TallyCounts): void {
+    this.records += c.records;
+    this.forwarded += c.forwarded;
+    this.bytesForwarded += c.bytesForwarded;
+    this.bytesDropped += c.bytesDropped;
+    this.newConnections += c.newConnections;
+    this.replies += c.replies;
+    this.pickups += c.pickups;
+    this.truncated += c.truncated;
+    for (let k = 0; k + 1 < c.forwardReasons.length; k += 2) this.fwdBy[c.forwardReasons[k]!]! += c.forwardReasons[k + 1]!;
+    for (let k = 0; k + 1 < c.dropReasons.length; k += 2) this.dropBy[c.dropReasons[k]!]! += c.dropReasons[k + 1]!;
+    if (this.droppedFlows !== null && c.flows !== null) {
+      this.droppedFlows.addAll(c.flows.keys, c.flows.counts);
+      this.droppedFlows.overflow += c.flows.overflow;
+    }
+  }
+}
+
+/** The non-zero entries of `a` as flat (index, value) pairs; `a` is zeroed. */
+function takePairs(a: Float64Array): Float64Array {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) n++;
+  const out = new Float64Array(2 * n);
+  let k = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === 0) continue;
+    out[k++] = i;
+    out[k++] = a[i]!;
+    a[i] = 0;
+  }
+  return out;
+}
