@@ -10,6 +10,7 @@ import { FlowCounter } from '../../src/replay/flow-counter.js';
 import { GatheredColumns } from '../../src/workers/gather.js';
 import { BatchSharder } from '../../src/replay/sharder.js';
 import { shardBatch } from '../../src/workers/shard.js';
+import { defaultDecodeOptions } from '../../src/packet/options.js';
 
 async function labTraffic(packets: number, maxBatch: number) {
   const { loadManifests } = await import('../../src/manifests/index.js');
@@ -17,7 +18,7 @@ async function labTraffic(packets: number, maxBatch: number) {
   const { labFiles } = await import('../../src/lab/lab.js');
   const { captureBatches, snapshotOf } = await import('../datapath/traffic.js');
   const cluster = buildCluster((await loadManifests(labFiles(), {})).objects, {}).cluster;
-  const batches = await captureBatches(cluster, { packets, flows: Math.ceil(packets / 10), seed: 5, externalShare: 0.2, mix: { tcp: 60, udp: 25, icmp: 10, other: 5 } }, maxBatch);
+  const batches = await captureBatches(cluster, { packets, flows: Math.ceil(packets / 10), seed: 5, externalShare: 0.2, mix: { tcp: 60, udp: 25, icmp: 15 } }, maxBatch);
   return { batches, snapshot: snapshotOf(cluster, false, 1) };
 }
 
@@ -112,13 +113,13 @@ t.test('the main thread\'s shards (WebAssembly and TypeScript) equal workers/sha
   t.ok(snapshot.services.vipMask >= 0, 'the lab has ClusterIPs');
   for (const W of [2, 3, 5]) {
     const wasm = new BatchSharder(snapshot, W);
-    const ts = new BatchSharder(snapshot, W, { verifyChecksums: true });
+    const ts = new BatchSharder(snapshot, W, { ...defaultDecodeOptions, verifyChecksums: true });
     t.ok(wasm.wasm, 'the module shards');
     t.notOk(ts.wasm, 'no module when checksums are verified');
     const per = new Array<number>(W).fill(0);
     for (const b of batches) {
       const want = new Uint8Array(b.count);
-      shardBatch(snapshot, {}, b.buf, b.offsets, b.capLens, b.wireLens, b.linkTypes, b.count, W, want);
+      shardBatch(snapshot, defaultDecodeOptions, b.buf, b.offsets, b.capLens, b.wireLens, b.linkTypes, b.count, W, want);
       const got = new Uint8Array(b.count);
       wasm.shard(b.buf, b.count, b.offsets, b.capLens, b.wireLens, b.linkTypes, got);
       const got2 = new Uint8Array(b.count);
