@@ -236,8 +236,6 @@ export class Classifier {
     this.pickup = opts.pickup === 'off' ? 0 : opts.pickup === 'either' ? 2 : 1;
     this.fragTracking = opts.fragTracking ?? true;
     this.decodeOpts = opts.decode ?? defaultDecodeOptions;
-    this.entryPackets = new Float64Array(snapshot.policy.entryRow.length);
-    this.entryBytes = new Float64Array(snapshot.policy.entryRow.length);
     const arena = this.ct.arena;
     if (arena !== null && !this.decodeOpts.verifyChecksums) {
       this.core = new FastCore(arena, this.ct.tcp, this.ct.other, this.ct.timeouts, ForwardReason.ESTABLISHED, ForwardReason.REPLY);
@@ -248,6 +246,13 @@ export class Classifier {
       this.core = null;
       this.coreOut = null;
     }
+    [this.entryPackets, this.entryBytes] = this.ruleCounters(snapshot);
+  }
+
+  /** Zeroed per-rule counters for a snapshot: in the fast path's memory when they fit (it counts into them), else plain. */
+  private ruleCounters(s: Snapshot): [Float64Array, Float64Array] {
+    const n = s.policy.entryRow.length;
+    return this.core?.countersFor(n) ?? [new Float64Array(n), new Float64Array(n)];
   }
 
   /** the WebAssembly fast path over this classifier's conntrack, when its tables are in a WebAssembly memory */
@@ -308,8 +313,7 @@ export class Classifier {
    */
   setSnapshot(s: Snapshot): void {
     this.snap = s;
-    this.entryPackets = new Float64Array(s.policy.entryRow.length);
-    this.entryBytes = new Float64Array(s.policy.entryRow.length);
+    [this.entryPackets, this.entryBytes] = this.ruleCounters(s);
     // a memoized decision is the old snapshot's; new entries carry the new revision
     if (this.core !== null) {
       this.core.clearMemo();

@@ -126,6 +126,12 @@ const OUT_BYTES = CHUNK * 32;
 export const SNAP_BYTES = 16 << 20;
 const SNAP_DESC_BYTES = 128;
 
+/**
+ * Policy-map entries whose per-rule counters (Classifier.entryPackets / entryBytes) live in the module's memory, so
+ * that the module counts the packets it classifies itself; a snapshot with more entries is counted through the log.
+ */
+export const COUNTER_ENTRIES = 65536;
+
 /** Bytes of the arena the FastCore takes beside the tables. */
 export const FAST_SCRATCH_BYTES = [
   DESC_BYTES,
@@ -144,6 +150,7 @@ export const FAST_SCRATCH_BYTES = [
   256 * 4,
   SNAP_DESC_BYTES,
   SNAP_BYTES,
+  2 * 8 * COUNTER_ENTRIES,
 ]
   .map(Arena.size)
   .reduce((a, b) => a + b, 0);
@@ -172,6 +179,8 @@ const S_CREATES_OTHER = 23;
 const S_REVISION = 24;
 const S_DECIDED = 25;
 const S_MEMO_NEW = 26;
+const S_COUNTS = 27;
+const S_COUNT_CAP = 28;
 
 /** The record columns memoInsert reads (datapath/classify.ts VerdictBatch). */
 export interface VerdictBatchLike {
@@ -263,6 +272,8 @@ export class FastCore {
   private readonly snapDesc: Uint32Array;
   private readonly snapAt: number;
   private readonly snapBytes: Uint8Array;
+  /** the per-rule counters' region: packets (COUNTER_ENTRIES f64), then bytes */
+  private readonly countersAt: number;
   /** whether the module decides first packets under the current snapshot (false: it did not fit) */
   decides = false;
   readonly run: (i: number, end: number, rangeStart: number, shard: number, revision: number) => number;
@@ -299,6 +310,7 @@ export class FastCore {
     this.snapDesc = arena.uint32(SNAP_DESC_BYTES / 4);
     this.snapAt = arena.alloc(SNAP_BYTES);
     this.snapBytes = new Uint8Array(arena.buffer, this.snapAt, SNAP_BYTES);
+    this.countersAt = arena.alloc(2 * 8 * COUNTER_ENTRIES);
     for (const [t, tab] of [tcp, other].entries()) {
       const l = tab.wasmLayout;
       const o = (t * 128) / 4;
@@ -354,6 +366,26 @@ export class FastCore {
     );
     this.run = x.run;
     this.shardChunk = x.shardChunk;
+  }
+
+  /**
+   * Per-rule counters for a snapshot of `entries` policy-map entries, in the module's memory, zeroed: the packets and
+   * the bytes of each entry (the module counts the packets it classifies into them; so does the caller). Null when
+   * they do not fit: the module then logs its counts for the caller ({@link log}).
+   */
+  countersFor(entries: number): [Float64Array, Float64Array] | null {
+    if (entries > COUNTER_ENTRIES) {
+      this.u32[S_COUNTS] = 0;
+      return null;
+    }
+    const buf = this.outBuffer;
+    const packets = new Float64Array(buf, this.countersAt, entries);
+    const bytes = new Float64Array(buf, this.countersAt + 8 * COUNTER_ENTRIES, entries);
+    packets.fill(0);
+    bytes.fill(0);
+    this.u32[S_COUNTS] = this.countersAt;
+    this.u32[S_COUNT_CAP] = COUNTER_ENTRIES;
+    return [packets, bytes];
   }
 
   /** Of the records {@link stage} copied: how many are of the shard asked for, and the batch index of the last one. */

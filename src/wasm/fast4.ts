@@ -78,6 +78,10 @@ const S_REVISION = 96;
 // of the packets above: drops and new connections decided here (decide4), new connections from the memo
 const S_DECIDED = 100;
 const S_MEMO_NEW = 104;
+// the per-rule counters (Classifier.entryPackets / entryBytes) when they are in this memory: the packets' f64 array
+// (0: they are not, and the log above carries the counts to the caller), and its length (the bytes' array follows)
+const S_COUNTS = 108;
+const S_COUNT_CAP = 112;
 
 // the snapshot's arrays copied into this memory (wasm-core.ts FastCore.setSnapshot): addresses and numbers at `snap`
 const SN_ENABLED = 0; // 0: no decisions here (the snapshot did not fit)
@@ -656,15 +660,37 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
   store<u32>(st + S_EVALUATIONS, load<u32>(st + S_EVALUATIONS) + 1);
   const kk: usize = fromMemo ? S_MEMO_NEW : S_DECIDED;
   store<u32>(st + kk, load<u32>(st + kk) + 1);
-  if (eg >= 0 || ing >= 0) {
-    const k = load<u32>(st + S_LOG);
-    const at: usize = logBase + <usize>k * 12;
-    store<i32>(at, eg);
-    store<i32>(at, ing, 4);
-    store<u32>(at, tot, 8);
-    store<u32>(st + S_LOG, k + 1);
-  }
+  if (eg >= 0 || ing >= 0) countRules(eg, ing, tot);
   return true;
+}
+
+/**
+ * Classifier.count of the egress and ingress policy-map entries that allowed a packet of `bytes` bytes (-1: none):
+ * into the counters when they are in this memory, else through the log for the caller.
+ */
+@inline function countRules(eg: i32, ing: i32, bytes: u32): void {
+  const cb: usize = <usize>load<u32>(st + S_COUNTS);
+  if (cb != 0) {
+    const cap: usize = <usize>load<u32>(st + S_COUNT_CAP) << 3;
+    const b = <f64>bytes;
+    if (eg >= 0) {
+      const a: usize = cb + (<usize>eg << 3);
+      store<f64>(a, load<f64>(a) + 1);
+      store<f64>(a + cap, load<f64>(a + cap) + b);
+    }
+    if (ing >= 0) {
+      const a: usize = cb + (<usize>ing << 3);
+      store<f64>(a, load<f64>(a) + 1);
+      store<f64>(a + cap, load<f64>(a + cap) + b);
+    }
+    return;
+  }
+  const k = load<u32>(st + S_LOG);
+  const at: usize = logBase + <usize>k * 12;
+  store<i32>(at, eg);
+  store<i32>(at, ing, 4);
+  store<u32>(at, bytes, 8);
+  store<u32>(st + S_LOG, k + 1);
 }
 
 /**
@@ -857,15 +883,8 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
       store<u8>(outBase + 31 * C + ii, 0);
       store<u16>(outBase + 28 * C + (ii << 1), <u16>reasonEstablished);
       store<u32>(st + S_ESTABLISHED, load<u32>(st + S_ESTABLISHED) + 1);
-      // the per-rule counters (Classifier.count) live in TypeScript: log (egress, ingress, bytes) for the caller
-      if (eg >= 0 || ing >= 0) {
-        const k = load<u32>(st + S_LOG);
-        const at: usize = logBase + <usize>k * 12;
-        store<i32>(at, eg);
-        store<i32>(at, ing, 4);
-        store<u32>(at, tot, 8);
-        store<u32>(st + S_LOG, k + 1);
-      }
+      // the per-rule counters (Classifier.count)
+      if (eg >= 0 || ing >= 0) countRules(eg, ing, tot);
     }
     store<u32>(st + S_LAST_TABLE, proto == 6 ? 0 : 1);
     store<u32>(st + S_LAST_ENTRY, e);

@@ -136,8 +136,9 @@ function stats(): WorkerStats | null {
   if (!c || !snapshot) return null;
   return {
     counters: { ...c.counters },
-    entryPackets: c.entryPackets,
-    entryBytes: c.entryBytes,
+    // copies: the counters may be views into the fast path's memory, which a structured clone would copy whole
+    entryPackets: c.entryPackets.slice(),
+    entryBytes: c.entryBytes.slice(),
     dropsByReason: c.dropsByReason,
     revision: snapshot.revision,
     conntrack: c.ct.stats(),
