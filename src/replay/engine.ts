@@ -33,7 +33,7 @@ export interface ReplayOptions {
   workers: number;
   /** records per batch (≥ 1024) */
   batchSize: number;
-  /** batches in flight per worker */
+  /** tasks queued per worker: batches in flight are this + workers − 1 (each batch is one task for every worker) */
   inFlightPerWorker: number;
   classifier: ClassifierOptions;
   failOpen: boolean;
@@ -259,7 +259,9 @@ export async function replay(
   const counting = sink.counts && (W > 1 || process.env['KPF_XCOUNT'] === '1') ? { counts: sink.counts.bind(sink), trackFlows: sink.trackFlows ?? false } : null;
   let failTally: VerdictTally | undefined;
   let failCols: GatheredColumns | undefined;
-  const maxInFlight = Math.max(1, W * opts.inFlightPerWorker);
+  // each batch is one task for every worker (its records), so this keeps about inFlightPerWorker tasks queued at each
+  // worker, with a batch more per extra worker for the main thread to read ahead (memory: batches × slot size)
+  const maxInFlight = Math.max(1, opts.inFlightPerWorker + W - 1);
   const summary: ReplaySummary = {
     records: 0,
     forwarded: 0,

@@ -12,7 +12,7 @@ import { ShardedPool } from '../workers/pool.js';
  */
 export const MAX_WORKERS = 64;
 
-/** batches in flight per worker (ReplayOptions.inFlightPerWorker) */
+/** tasks queued at each worker (ReplayOptions.inFlightPerWorker) */
 export const DEFAULT_IN_FLIGHT = 4;
 
 /**
