@@ -122,6 +122,26 @@ export class FlowCounter {
     return { keys, counts, overflow };
   }
 
+  /**
+   * The keys with the `n` largest counts, ties at the cut included (so possibly more than n), as fresh arrays of
+   * their ten words with their counts, in no particular order; only those keys are put into arrays.
+   */
+  top(n: number): Array<[number[], number]> {
+    if (n <= 0 || this.size === 0) return [];
+    const held = new Float64Array(this.size);
+    let k = 0;
+    for (let i = 0; i <= this.mask; i++) if (this.keys[i * W] !== 0) held[k++] = this.counts[i]!;
+    held.sort();
+    const cut = held[Math.max(0, held.length - n)]!;
+    const out: Array<[number[], number]> = [];
+    for (let i = 0; i <= this.mask; i++) {
+      const o = i * W;
+      if (this.keys[o] === 0 || this.counts[i]! < cut) continue;
+      out.push([Array.from(this.keys.subarray(o, o + W)), this.counts[i]!]);
+    }
+    return out;
+  }
+
   /** Calls fn for every key (a fresh array of its ten words), its count and its slot. Not for the hot path. */
   forEach(fn: (key: number[], count: number, slot: number) => void): void {
     for (let i = 0; i <= this.mask; i++) {

@@ -38,14 +38,9 @@ export class ReplayStats extends VerdictTally {
   /** The n flows with most dropped packets as text, most first (ties by text). */
   topDropped(n: number): Array<[string, number]> {
     if (n <= 0) return [];
-    const all: Array<[number[], number]> = [];
-    this.droppedFlows?.forEach((key, count) => all.push([key, count]));
-    all.sort((a, b) => b[1] - a[1]);
     // only the flows that can make the list are put into words: down to the n-th count, ties included
-    const cut = all.length > n ? all[n - 1]![1] : 0;
     const top: Array<[string, number]> = [];
-    for (const [w, c] of all) {
-      if (c < cut) break;
+    for (const [w, c] of this.droppedFlows?.top(n) ?? []) {
       const fam = w[0]! >>> 8;
       const proto = w[0]! & 0xff;
       const src = wordsToIP(fam, w[1]! >>> 0, w[2]! >>> 0, w[3]! >>> 0, w[4]! >>> 0);

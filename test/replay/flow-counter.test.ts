@@ -33,3 +33,18 @@ t.test('bounded: new keys past the bound are counted as overflow, known keys sti
   t.equal(c.overflow, 2);
   t.same(contents(c), new Map([['1,0,0,0,0,0,0,0,0,0', 2], ['2,0,0,0,0,0,0,0,0,0', 1], ['3,0,0,0,0,0,0,0,0,0', 1]]));
 });
+
+t.test('top(n): the keys of the n largest counts, ties at the cut included', async (t) => {
+  const c = new FlowCounter(1000, 4);
+  const counts = [5, 9, 9, 1, 7, 7, 7, 3];
+  counts.forEach((n, k) => {
+    for (let i = 0; i < n; i++) c.add(0x406, k, 0, 0, 0, 0, 0, 0, 0, 0);
+  });
+  const keysOf = (m: number) => c.top(m).map(([w, n]) => `${w[1]}:${n}`).sort();
+  t.same(keysOf(1), ['1:9', '2:9'], 'both 9s');
+  t.same(keysOf(2), ['1:9', '2:9']);
+  t.same(keysOf(3), ['1:9', '2:9', '4:7', '5:7', '6:7'], 'the 7s tie at the cut');
+  t.same(keysOf(100), counts.map((n, k) => `${k}:${n}`).sort(), 'all when fewer than n');
+  t.same(c.top(0), []);
+  t.same(new FlowCounter(10).top(3), []);
+});
