@@ -256,7 +256,7 @@ export async function replay(
   const W = opts.workers;
   const pending: Pending[] = [];
   let sharder: BatchSharder | undefined;
-  const counting = sink.counts && (W > 1 || process.env['KPF_XCOUNT'] === '1') ? { counts: sink.counts.bind(sink), trackFlows: sink.trackFlows ?? false } : null;
+  const counting = sink.counts && W > 1 ? { counts: sink.counts.bind(sink), trackFlows: sink.trackFlows ?? false } : null;
   let failTally: VerdictTally | undefined;
   let failCols: GatheredColumns | undefined;
   // each batch is one task for every worker (its records), so this keeps about inFlightPerWorker tasks queued at each
