@@ -473,6 +473,7 @@ export class Classifier {
         if (own === 0) continue;
       }
       mine += own;
+      core.prefill(n);
       const sh = shards !== null || selfShards > 1 ? shard : -1;
       let i = 0;
       while (i < n) {

@@ -283,6 +283,8 @@ export class FastCore {
    * others.
    */
   readonly shardChunk: (n: number, rangeStart: number, workers: number, vips: number) => void;
+  /** Writes the record columns established packets share into chunk records [0, n), before `run` (src/wasm/fast4.ts). */
+  readonly prefill: (n: number) => void;
 
   constructor(arena: Arena, tcp: FastTable, other: FastTable, timeouts: Float64Array, reasonEstablished: number, reasonReply: number) {
     const mod = fastModule();
@@ -341,6 +343,7 @@ export class FastCore {
       setLayout(...a: number[]): void;
       run(i: number, end: number, rangeStart: number, shard: number, revision: number): number;
       shardChunk(n: number, rangeStart: number, workers: number, vips: number): void;
+      prefill(n: number): void;
     };
     x.setLayout(
       desc.byteOffset,
@@ -366,6 +369,7 @@ export class FastCore {
     );
     this.run = x.run;
     this.shardChunk = x.shardChunk;
+    this.prefill = x.prefill;
   }
 
   /**

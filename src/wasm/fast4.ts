@@ -738,6 +738,22 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
  * Records of other shards (`shard` >= 0 and shards[i] != shard) are skipped untouched. `revision` >= 0 requires the
  * entry's revision to equal it (--on-policy-change=reevaluate); `rangeStart` is the batch offset of bytes[0].
  */
+/**
+ * Writes the columns every established packet's record has alike — source and destination endpoint and identity 0,
+ * no backend, FORWARDED — into chunk records [0, n), before `run` classifies them: one fill a column instead of six
+ * stores a packet. A record any other path writes (memoRecord, the general path) overwrites them.
+ */
+export function prefill(n: u32): void {
+  const C = <usize>chunk;
+  const b: usize = <usize>n << 2;
+  memory.fill(outBase + 8 * C, 0, b);
+  memory.fill(outBase + 12 * C, 0, b);
+  memory.fill(outBase + 16 * C, 0, b);
+  memory.fill(outBase + 20 * C, 0, b);
+  memory.fill(outBase + 24 * C, 0xff, b);
+  memory.fill(outBase + 30 * C, VERDICT_FORWARDED, <usize>n);
+}
+
 export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64): u32 {
   const C = <usize>chunk;
   for (; i < end; i++) {
@@ -867,12 +883,7 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     const ing: i32 = <i32>((nRules > 1 ? load<u32>(rules, 4) : 0) - REF_BIAS);
     store<i32>(outBase + (ii << 2), eg);
     store<i32>(outBase + 4 * C + (ii << 2), ing);
-    store<i32>(outBase + 8 * C + (ii << 2), 0);
-    store<i32>(outBase + 12 * C + (ii << 2), 0);
-    store<u32>(outBase + 16 * C + (ii << 2), 0);
-    store<u32>(outBase + 20 * C + (ii << 2), 0);
-    store<i32>(outBase + 24 * C + (ii << 2), -1);
-    store<u8>(outBase + 30 * C + ii, VERDICT_FORWARDED);
+    // (the endpoints, identities, backend and verdict an established packet's record has were written by `prefill`)
     store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
     store<u32>(st + S_FORWARDED, load<u32>(st + S_FORWARDED) + 1);
     if (dir == 1) {
