@@ -16,10 +16,6 @@ import { VERSION } from '../version.js';
 const PROTO: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP', 1: 'ICMPv4', 58: 'ICMPv6' };
 
 export class ReplayStats extends VerdictTally {
-  constructor(trackFlows: boolean, maxFlows = 200_000) {
-    super(trackFlows, maxFlows);
-  }
-
   /** Counts a batch's records (its verdicts in batch order). */
   addBatch(records: RecordBatch, v: VerdictBatch): void {
     this.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, v, 0, v.count);

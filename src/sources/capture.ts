@@ -5,7 +5,7 @@ import { BlockType, PcapngReader } from './pcapng.js';
 import type { ReaderOptions } from './reader.js';
 import { bufferSource, fileSource, prependSource, streamSource, type ByteSource } from './source.js';
 
-export type { RecordBatch, ReaderOptions, CaptureStats, CaptureWarning, CaptureWarningKind } from './reader.js';
+export type { RecordBatch, RecordColumns, ReaderOptions, CaptureStats, CaptureWarning, CaptureWarningKind } from './reader.js';
 export { batchTransferList } from './reader.js';
 export { CaptureFormatError, CaptureErrorCode } from './errors.js';
 export { PcapReader } from './pcap.js';

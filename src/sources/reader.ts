@@ -18,13 +18,9 @@
 import { CaptureErrorCode, CaptureFormatError } from './errors.js';
 import type { ByteSource } from './source.js';
 
-/** A batch of capture records; all arrays have at least `count` valid entries. */
-export interface RecordBatch {
-  /** chunk holding the packet bytes (a view on the batch's own ArrayBuffer) */
-  buf: Uint8Array;
-  /** number of records */
-  count: number;
-  /** offset in `buf` of each record's captured bytes */
+/** The columns of a batch's records, one entry a record. */
+export interface RecordColumns {
+  /** offset in the batch's chunk of each record's captured bytes */
   offsets: Uint32Array;
   /** captured length (after snaplen cuts) */
   capLens: Uint32Array;
@@ -36,12 +32,24 @@ export interface RecordBatch {
   tsNsec: Uint32Array;
   /** link type of each record (pcapng: that of its interface) */
   linkTypes: Uint16Array;
+}
+
+/** The memory of one batch: the chunk and the record columns (see {@link BatchArena}). */
+export interface BatchMemory extends RecordColumns {
+  /** chunk holding the packet bytes (a view on the batch's own ArrayBuffer) */
+  buf: Uint8Array;
   /** pcapng interface id within its section (0 for pcap) */
   ifaces: Uint16Array;
-  /** 0-based index of the first record in the whole capture */
-  firstIndex: number;
   /** file byte offset of each record header / block */
   fileOffsets: Float64Array;
+}
+
+/** A batch of capture records; all arrays have at least `count` valid entries. */
+export interface RecordBatch extends BatchMemory {
+  /** number of records */
+  count: number;
+  /** 0-based index of the first record in the whole capture */
+  firstIndex: number;
 }
 
 /** The ArrayBuffers of a batch, for `postMessage(batch, batchTransferList(batch))` / piscina `move`. */
@@ -100,19 +108,6 @@ export interface ReaderOptions {
    * hands out recycled shared memory, so that records are read straight into what its workers read.
    */
   arena?: BatchArena;
-}
-
-/** The memory of one batch: the chunk and the record columns. */
-export interface BatchMemory {
-  buf: Uint8Array;
-  offsets: Uint32Array;
-  capLens: Uint32Array;
-  wireLens: Uint32Array;
-  tsSec: Float64Array;
-  tsNsec: Uint32Array;
-  linkTypes: Uint16Array;
-  ifaces: Uint16Array;
-  fileOffsets: Float64Array;
 }
 
 /**

@@ -7,23 +7,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import { attachSnapshot, type SnapshotHandle } from '../workers/transfer.js';
+import type { RecordColumns } from '../sources/reader.js';
 
 export interface WatchWorkerInit {
   snapshot: SnapshotHandle;
   options: ClassifierOptions;
 }
 
-export interface WatchBatchMessage {
+export interface WatchBatchMessage extends RecordColumns {
   type: 'batch';
   id: number;
   count: number;
   buf: ArrayBuffer;
-  offsets: Uint32Array;
-  capLens: Uint32Array;
-  wireLens: Uint32Array;
-  linkTypes: Uint16Array;
-  tsSec: Float64Array;
-  tsNsec: Uint32Array;
 }
 
 export interface WatchVerdictMessage {

@@ -3,16 +3,7 @@
  * (replay/engine.ts), and the worker copies their columns into its own arrays before classifying them — per record
  * work done by the worker, in parallel, instead of by the main thread for every worker.
  */
-
-/** The record columns a batch has (sources/reader.ts RecordBatch). */
-export interface RecordColumns {
-  offsets: Uint32Array;
-  capLens: Uint32Array;
-  wireLens: Uint32Array;
-  linkTypes: Uint16Array;
-  tsSec: Float64Array;
-  tsNsec: Uint32Array;
-}
+import type { RecordColumns } from '../sources/reader.js';
 
 /** Reused columns (grown as needed) holding the records a list of batch indices names, in the list's order. */
 export class GatheredColumns implements RecordColumns {

@@ -1,7 +1,8 @@
 /**
  * Worker entry (piscina): one task = one batch of records of this worker's shard → a VerdictBatch.
- * Tiny and pure: it imports only core/, packet/, datapath/ and the replay's counts (replay/tally.ts). The classifier (and its conntrack shard) lives as
- * long as the thread; a new snapshot revision is swapped in between batches.
+ * Tiny and pure: it imports only core/, packet/, datapath/ and the replay's counts (replay/tally.ts), and a type of
+ * sources/. The classifier (and its conntrack shard) lives as long as the thread; a new snapshot revision is swapped
+ * in between batches.
  */
 import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
@@ -9,18 +10,13 @@ import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { Conntrack } from '../datapath/conntrack.js';
 import { VerdictTally, type TallyCounts } from '../replay/tally.js';
 import { GatheredColumns } from './gather.js';
+import type { RecordColumns } from '../sources/reader.js';
 
-export interface VerdictTask {
+/** A batch's shared chunk and record columns (SharedArrayBuffer-backed), and what to do with them. */
+export interface VerdictTask extends RecordColumns {
   snapshot: SnapshotHandle;
   options: ClassifierOptions;
-  /** the batch's shared chunk and record arrays (SharedArrayBuffer-backed) */
   buf: Uint8Array;
-  offsets: Uint32Array;
-  capLens: Uint32Array;
-  wireLens: Uint32Array;
-  linkTypes: Uint16Array;
-  tsSec: Float64Array;
-  tsNsec: Uint32Array;
   /**
    * the batch indices of this task's records (the worker gathers them from the columns above, workers/gather.ts);
    * when absent, the task's records are records [0, count) of the columns
