@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 /**
- * Bundles the body of `kpf replay` (dist/cli/commands/replay-run.js and the modules it imports) into one file,
- * dist/cli/commands/replay-run.bundle.js, with the list of its inputs beside it (replay-run.bundle.inputs.json);
- * commands/replay.ts imports the bundle when it is newer than every input: loading ~75 modules one by one cost
- * ~40 ms of the replay's start-up, the bundle ~12 ms. Run after `tsc` (npm run build / npm ci).
+ * Bundles two module graphs into one file each, with the list of its inputs beside it (<bundle>.inputs.json), so that
+ * core/bundle.ts can tell a bundle older than any of them (a later plain `tsc`) and not use it. Run after `tsc`
+ * (npm run build / npm ci).
  *
- * Left out of the bundle and imported from their own files, so that nothing exists twice and nothing moves:
- * - the modules the command has already loaded when it imports the bundle (cli/main, cli/commands/replay and their
- *   static imports: errors, whose classes the CLI tests with instanceof; the worker pool the command started);
- * - modules that find files next to themselves (`new URL('…', import.meta.url)`: the worker scripts, the lab);
- * - packages (node_modules).
- * Without esbuild (an install without dev dependencies) this script does nothing and the command imports
- * replay-run.js itself.
+ * 1. The body of `kpf replay` (dist/cli/commands/replay-run.js and the modules it imports) into
+ *    dist/cli/commands/replay-run.bundle.js: commands/replay.ts imports it. Loading ~75 modules one by one cost ~40 ms
+ *    of the replay's start-up, the bundle ~12 ms. Left out of it and imported from their own files, so that nothing
+ *    exists twice and nothing moves:
+ *    - the modules the command has already loaded when it imports the bundle (cli/main, cli/commands/replay and their
+ *      static imports: errors, whose classes the CLI tests with instanceof; the worker pool the command started);
+ *    - modules that find files next to themselves (`new URL('…', import.meta.url)`: the worker scripts, the lab);
+ *    - packages (node_modules).
+ * 2. The replay's worker (dist/workers/verdict.worker.js and its imports) into dist/workers/verdict.worker.bundle.js:
+ *    workers/pool.ts hands it to piscina. A worker thread loads nothing else of kpf, so everything is inlined but
+ *    packages, and a module that finds files next to itself only when it sits as deep under dist/ as the bundle (its
+ *    relative URLs then resolve alike: datapath/wasm-core's `../../dist/wasm/fast4.wasm`); any other stays external.
+ * Without esbuild (an install without dev dependencies) this script does nothing and kpf loads the modules.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -87,6 +92,44 @@ const result = await esbuild.build({
   ],
 });
 // its inputs, so that the command can tell a bundle older than any of them (a later plain `tsc`) and not use it
-const inputs = Object.keys(result.metafile.inputs).map((p) => relative(outDir, resolve(root, p)).split(sep).join('/'));
-writeFileSync(outfile.replace(/\.js$/, '.inputs.json'), JSON.stringify(inputs) + '\n');
-process.stdout.write(`bundle: ${relative(root, outfile)} (${inputs.length} modules)\n`);
+writeInputs(outfile, result);
+
+// 3. the worker's bundle
+const workerEntry = join(dist, 'workers/verdict.worker.js');
+const workerOut = join(dist, 'workers/verdict.worker.bundle.js');
+const depth = (dir) => relative(dist, dir).split(sep).length;
+const worker = await esbuild.build({
+  entryPoints: [workerEntry],
+  outfile: workerOut,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  metafile: true,
+  absWorkingDir: root,
+  logLevel: 'warning',
+  legalComments: 'none',
+  plugins: [
+    {
+      name: 'keep-packages-and-displaced-files-external',
+      setup(b) {
+        b.onResolve({ filter: /^[^./]/ }, () => ({ external: true }));
+        b.onResolve({ filter: /^\./ }, (a) => {
+          const file = resolve(a.resolveDir, a.path);
+          if (a.importer === '' || !locationRelative(file) || depth(dirname(file)) === depth(dirname(workerOut))) return undefined;
+          let rel = relative(dirname(workerOut), file).split(sep).join('/');
+          if (!rel.startsWith('.')) rel = './' + rel;
+          return { path: rel, external: true };
+        });
+      },
+    },
+  ],
+});
+writeInputs(workerOut, worker);
+
+function writeInputs(bundle, built) {
+  const dir = dirname(bundle);
+  const inputs = Object.keys(built.metafile.inputs).map((p) => relative(dir, resolve(root, p)).split(sep).join('/'));
+  writeFileSync(bundle.replace(/\.js$/, '.inputs.json'), JSON.stringify(inputs) + '\n');
+  process.stdout.write(`bundle: ${relative(root, bundle)} (${inputs.length} modules)\n`);
+}

@@ -6,13 +6,18 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { freshBundle } from '../core/bundle.js';
 import type { ClassifierOptions } from '../datapath/classify.js';
 import type { PrepareTask, VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
 
-/** The worker module beside this one: .ts when running from source (tests), .js from dist/. */
-function workerFile(): string {
+/**
+ * The worker module beside this one: .ts when running from source (tests); from dist/, its one-file bundle when fresh
+ * (core/bundle.ts: a thread then loads 1 module instead of ~40, ~10-30 ms less of its boot), else the .js.
+ */
+export function workerFile(): string {
   const self = fileURLToPath(import.meta.url);
-  return fileURLToPath(new URL(self.endsWith('.ts') ? './verdict.worker.ts' : './verdict.worker.js', import.meta.url));
+  if (self.endsWith('.ts')) return fileURLToPath(new URL('./verdict.worker.ts', import.meta.url));
+  return fileURLToPath(freshBundle(new URL('./verdict.worker.bundle.js', import.meta.url)) ?? new URL('./verdict.worker.js', import.meta.url));
 }
 
 export interface PoolOptions {

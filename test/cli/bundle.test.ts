@@ -1,8 +1,9 @@
 /**
- * The replay body's bundle (scripts/bundle.mjs → dist/cli/commands/replay-run.bundle.js), which `kpf replay` loads
- * from a built checkout: it is used when fresh, not when any module it was built from is newer, and the CLI gives the
- * same output with it as without it (KPF_NO_BUNDLE=1). The other tests run the TypeScript sources, which have no
- * bundle, so this is the test of what `npx kpf replay` runs.
+ * The bundles (scripts/bundle.mjs) that `kpf replay` loads from a built checkout: the replay body
+ * (dist/cli/commands/replay-run.bundle.js) and its worker (dist/workers/verdict.worker.bundle.js). Each is used when
+ * fresh, not when any module it was built from is newer, and the CLI gives the same output with them as without them
+ * (KPF_NO_BUNDLE=1). The other tests run the TypeScript sources, which have no bundles, so this is the test of what
+ * `npx kpf replay` runs.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CMD = `${ROOT}dist/cli/commands/`;
 const BUNDLE = `${CMD}replay-run.bundle.js`;
 const built = existsSync(BUNDLE) && existsSync(`${CMD}replay.js`);
+const WORKERS = `${ROOT}dist/workers/`;
+const WORKER_BUNDLE = `${WORKERS}verdict.worker.bundle.js`;
 
 t.test('the built replay command loads its bundle when fresh, and the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
   const cmd = (await import(`${CMD}replay.js`)) as { loadRun(): Promise<{ runReplay: unknown }> };
@@ -38,6 +41,29 @@ t.test('the built replay command loads its bundle when fresh, and the modules ot
     utimesSync(input, st.atime, st.mtime);
   }
   t.equal((await cmd.loadRun()).runReplay, bundled.runReplay, 'fresh again');
+});
+
+t.test('the built worker pool hands piscina the worker bundle when fresh, and the module otherwise', { skip: built && existsSync(WORKER_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  const pool = (await import(`${WORKERS}pool.js`)) as { workerFile(): string };
+  t.equal(pool.workerFile(), WORKER_BUNDLE, 'fresh bundle: used');
+  process.env['KPF_NO_BUNDLE'] = '1';
+  try {
+    t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'KPF_NO_BUNDLE=1: the module');
+  } finally {
+    delete process.env['KPF_NO_BUNDLE'];
+  }
+  const inputs = JSON.parse(readFileSync(`${WORKERS}verdict.worker.bundle.inputs.json`, 'utf8')) as string[];
+  t.ok(inputs.length > 20, `${inputs.length} inputs`);
+  t.ok(inputs.includes('../datapath/wasm-core.js'), 'the fast path is inlined (its wasm URL resolves alike from dist/workers/)');
+  const input = fileURLToPath(new URL(inputs.find((f) => f.endsWith('conntrack.js'))!, `file://${WORKERS}`));
+  const st = statSync(input);
+  try {
+    utimesSync(input, st.atime, new Date(statSync(WORKER_BUNDLE).mtimeMs + 5000));
+    t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'stale bundle: the module');
+  } finally {
+    utimesSync(input, st.atime, st.mtime);
+  }
+  t.equal(pool.workerFile(), WORKER_BUNDLE, 'fresh again');
 });
 
 t.test('kpf replay gives the same output with and without the bundle', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
