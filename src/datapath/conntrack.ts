@@ -6,7 +6,8 @@
  *
  *   CtTable (one per protocol group; every array allocated once in the constructor, never grown)
  *
- *     index (open addressing, linear probing, backward-shift delete, size = pow2 >= 8 × cap, load <= 0.5)
+ *     index (open addressing, linear probing, backward-shift delete, load <= 0.5; grows by doubling with the records
+ *     it holds, from 4096 slots up to pow2 >= 8 × cap, within a region reserved for the largest size)
  *     ┌──────────────┬────────────┐     ref = entry << 2 | kind   kind 0 ORIGINAL    client → VIP:port
  *     │ ref + 1 i32  │ hash i32    │ ──▶                               1 REPLY       backend:targetPort → client
  *     └──────────────┴────────────┘     0 = empty                     2 TRANSLATED  client → backend:targetPort
@@ -29,7 +30,10 @@
  * (a capture on the client's interface sees replies from the ClusterIP, runtime.md §2), each with its own ports word.
  *
  * Memory at the default caps (262144 + 131072 entries, 2 rule refs): about 175 B per entry plus 64 B of index per
- * entry ≈ 94 MB per worker, all in typed arrays allocated up front (outside the V8 heap limit of the worker).
+ * entry ≈ 94 MB per worker, all in typed arrays allocated up front (outside the V8 heap limit of the worker). The
+ * index only uses (and touches) the part its records need: at most 16 B per record, and ≥ 32 KB. An index sized for
+ * the capacity spread the live records over 8-16 MB that the caches could not hold (the peers' replay, ~35,000 TCP
+ * entries: ~14 % faster a packet with the index sized to them).
  *
  * Time is packet time in ns (Float64; capture or wall clock) given by the caller. The clock is the monotonic max of
  * the times seen by {@link Conntrack.lookup}/{@link Conntrack.relatedLookup}; an earlier time is counted in
@@ -37,7 +41,8 @@
  *
  * Expiry: an entry stores its deadline (`expires`, refreshed on every update from the state's timeout); it is removed
  * lazily when a lookup finds it expired, by the incremental {@link Conntrack.sweep} (bounded slots per call), or when
- * the eviction sampler meets it. Never an O(N) stall.
+ * the eviction sampler meets it. Never an O(N) stall, but for the index's growth: a doubling rehashes its records
+ * (O(records), at most log2(8 × cap / 4096) times in a table's life, and the only allocation after construction).
  *
  * Full table (insertion never fails): a sampler examines up to `evictionSample` (default 16) consecutive entries from a
  * rotating hand and evicts (1) the first expired one, else (2) the least recently seen *non-assured* one (unreplied,
@@ -213,6 +218,12 @@ const NUM = 8;
 const M_FREE_TOP = 0;
 const M_FRESH = 1;
 const M_ENTRIES = 2;
+/** the index's current mask (slots − 1) and the records it holds */
+const M_MASK = 3;
+const M_RECORDS = 4;
+const META_WORDS = 8;
+/** slots of a new table's index (32 KB); it doubles from there as its records need */
+const IDX_MIN_SLOTS = 4096;
 /** {@link Conntrack.fastHits} kind of an entry the fast path created */
 export const FAST_CREATED = 4;
 const N_EXPIRES = 0;
@@ -336,10 +347,11 @@ export class CtTable {
   readonly timeouts: CtTimeouts;
   private readonly sample: number;
 
-  private readonly idxMask: number;
+  /** the index's current mask (slots in use − 1; also in meta[M_MASK] for the fast path) */
+  private idxMask: number;
   /**
-   * the index: slot i holds [2i] the entry reference + 1 (0 empty: a new zero-filled array needs no initialisation)
-   * and [2i+1] its tuple hash, in one cache line
+   * the index, reserved for its largest size: slot i holds [2i] the entry reference + 1 (0 empty: a new zero-filled
+   * array needs no initialisation) and [2i+1] its tuple hash, in one cache line; slots [0, idxMask] are in use
    */
   private readonly idx: Int32Array;
 
@@ -363,7 +375,8 @@ export class CtTable {
   /**
    * The allocation state, in the arena beside the arrays because the fast path creates entries too:
    * [M_FREE_TOP] entries on the free list, [M_FRESH] entries [fresh, capacity) never used (no free-list
-   * initialisation: the tables are built in ~0 ms), [M_ENTRIES] live entries.
+   * initialisation: the tables are built in ~0 ms), [M_ENTRIES] live entries, [M_MASK] the index's mask,
+   * [M_RECORDS] the records in the index.
    */
   private readonly meta: Int32Array;
   private hand = 0;
@@ -403,6 +416,8 @@ export class CtTable {
   expired = 0;
   reopened = 0;
   clashes = 0;
+  /** doublings of the index */
+  indexGrowths = 0;
   /** evictions by {@link CtEvict} reason */
   readonly evictions = new Float64Array(3);
 
@@ -415,12 +430,12 @@ export class CtTable {
     this.nRules = nRules;
     this.sample = Math.max(1, Math.min(sample, capacity));
     const size = CtTable.indexSlots(capacity);
-    this.idxMask = size - 1;
     // in the arena (WebAssembly memory shared with the fast path, wasm-core.ts) or as plain arrays; zero-filled either way
     const a = arena;
     this.idx = a ? a.int32(2 * size) : new Int32Array(2 * size);
+    this.idxMask = Math.min(size, IDX_MIN_SLOTS) - 1;
     // read at random before it is written (see prefaultPages: -7 % wall on the peers' replay)
-    prefaultPages(this.idx);
+    prefaultPages(this.idx.subarray(0, 2 * (this.idxMask + 1)));
     this.tup = a ? a.int32(capacity * STRIDE) : new Int32Array(capacity * STRIDE);
     this.fp = a ? a.uint16(capacity) : new Uint16Array(capacity);
     this.kind = a ? a.uint8(capacity) : new Uint8Array(capacity);
@@ -433,7 +448,8 @@ export class CtTable {
     this.num = a ? a.float64(capacity * NUM) : new Float64Array(capacity * NUM);
     this.recHash = a ? a.int32(capacity * 4) : new Int32Array(capacity * 4);
     this.free = a ? a.int32(capacity) : new Int32Array(capacity);
-    this.meta = a ? a.int32(4) : new Int32Array(4);
+    this.meta = a ? a.int32(META_WORDS) : new Int32Array(META_WORDS);
+    this.meta[M_MASK] = this.idxMask;
   }
 
   /** Throws unless `capacity` is an entry count a table can have (1 … 2^26). */
@@ -441,7 +457,10 @@ export class CtTable {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 26) throw new RangeError(`conntrack ${name}: bad capacity ${capacity}`);
   }
 
-  /** Index slots of a table of `capacity` entries: a power of two ≥ 8 × capacity (4 records an entry, load ≤ 0.5). */
+  /**
+   * Index slots reserved for a table of `capacity` entries: a power of two ≥ 8 × capacity (4 records an entry at most,
+   * load ≤ 0.5), the largest size the index grows to.
+   */
   static indexSlots(capacity: number): number {
     let size = 8;
     while (size < capacity * 8) size *= 2;
@@ -461,7 +480,7 @@ export class CtTable {
       z(8 * capacity * NUM) +
       z(16 * capacity) +
       z(4 * capacity) +
-      z(16)
+      z(4 * META_WORDS)
     );
   }
 
@@ -483,7 +502,6 @@ export class CtTable {
       free: this.free,
       meta: this.meta,
       capacity: this.capacity,
-      mask: this.idxMask,
       nRules: this.nRules,
     };
   }
@@ -600,6 +618,7 @@ export class CtTable {
     }
   }
 
+  /** Adds a record; the caller made room ({@link reserveIndex}). */
   private idxInsert(h: number, ref: number): void {
     const mask = this.idxMask;
     const idx = this.idx;
@@ -607,6 +626,46 @@ export class CtTable {
     while (idx[2 * i] !== 0) i = (i + 1) & mask;
     idx[2 * i] = ref + 1;
     idx[2 * i + 1] = h;
+    this.meta[M_RECORDS]!++;
+  }
+
+  /** Slots the index uses now. */
+  get indexSize(): number {
+    return this.idxMask + 1;
+  }
+
+  /** Grows the index, when needed, so that `n` more records keep its load ≤ 0.5. */
+  private reserveIndex(n: number): void {
+    const need = 2 * (this.meta[M_RECORDS]! + n);
+    if (need > this.idxMask + 1) this.growIndex(need);
+  }
+
+  /**
+   * Doubles the index until it has `need` slots (never beyond the reserved size: 4 records an entry at most fit there
+   * at load 0.5), rehashing its records (the only allocation after construction: a copy of the old slots).
+   */
+  private growIndex(need: number): void {
+    const old = this.idxMask + 1;
+    let size = old;
+    while (size < need && 2 * size <= this.idx.length / 2) size *= 2;
+    if (size === old) return;
+    const idx = this.idx;
+    const prev = idx.slice(0, 2 * old);
+    idx.fill(0, 0, 2 * old);
+    prefaultPages(idx.subarray(2 * old, 2 * size));
+    const mask = size - 1;
+    this.idxMask = mask;
+    this.meta[M_MASK] = mask;
+    for (let j = 0; j < old; j++) {
+      const r1 = prev[2 * j]!;
+      if (r1 === 0) continue;
+      const h = prev[2 * j + 1]!;
+      let i = h & mask;
+      while (idx[2 * i] !== 0) i = (i + 1) & mask;
+      idx[2 * i] = r1;
+      idx[2 * i + 1] = h;
+    }
+    this.indexGrowths++;
   }
 
   private idxRemove(h: number, ref: number): void {
@@ -619,6 +678,7 @@ export class CtTable {
       i = (i + 1) & mask;
     }
     backwardShiftDeletePairs(idx, mask, i);
+    this.meta[M_RECORDS]!--;
   }
 
   // ---- entry life cycle ------------------------------------------------------------------------------------------
@@ -1069,6 +1129,7 @@ export class CtTable {
     this.recHash[rh + 1] = hR;
     this.recHash[rh + 2] = hX;
     this.recHash[rh + 3] = hU;
+    this.reserveIndex(isNat ? 4 : 2);
     this.idxInsert(hO, (e << 2) | K_ORIG);
     this.idxInsert(hR, (e << 2) | K_REPLY);
     if (isNat) {

@@ -213,7 +213,6 @@ export interface FastTable {
     free: Int32Array;
     meta: Int32Array;
     capacity: number;
-    mask: number;
     nRules: number;
   };
 }
@@ -326,7 +325,7 @@ export class FastCore {
       desc[o + 7] = l.rev.byteOffset;
       desc[o + 8] = l.rules.byteOffset;
       desc[o + 9] = l.num.byteOffset;
-      desc[o + 10] = l.mask;
+      desc[o + 10] = 0; // unused: the index's mask is in meta (it grows)
       desc[o + 11] = l.nRules;
       desc[o + 12] = l.verdict.byteOffset;
       desc[o + 13] = l.recHash.byteOffset;

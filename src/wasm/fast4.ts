@@ -134,17 +134,20 @@ const D_USED = 24;
 const D_REV = 28;
 const D_RULES = 32;
 const D_NUM = 36;
-const D_MASK = 40;
+// (word 40 unused: the index's mask is in CtTable.meta)
 const D_NRULES = 44;
 const D_VERDICT = 48;
 const D_RECHASH = 52;
 const D_FREE = 56;
 const D_META = 60;
 const D_CAPACITY = 64;
-// CtTable.meta words (byte offsets): entries on the free list, first never-used entry, live entries
+// CtTable.meta words (byte offsets): entries on the free list, first never-used entry, live entries, the index's mask
+// (it grows in TypeScript: CtTable.growIndex) and the records it holds
 const MT_FREE_TOP: usize = 0;
 const MT_FRESH: usize = 4;
 const MT_ENTRIES: usize = 8;
+const MT_MASK: usize = 12;
+const MT_RECORDS: usize = 16;
 
 // conntrack (datapath/conntrack.ts)
 const STRIDE_BYTES: usize = 80; // 20 u32 words per entry
@@ -331,7 +334,7 @@ export function setLayout(
 /** The index record of table d holding the IPv4 tuple with hash h: (entry << 2 | kind) + 1, or 0 (CtTable.find). */
 function probe(d: usize, h: u32, fp: u32, src: u32, dst: u32, ports: u32): u32 {
   const idx: usize = <usize>load<u32>(d + D_IDX);
-  const mask = load<u32>(d + D_MASK);
+  const mask = load<u32>(<usize>load<u32>(d + D_META) + MT_MASK);
   let j = h & mask;
   while (true) {
     const slot: usize = idx + (<usize>j << 3);
@@ -345,15 +348,20 @@ function probe(d: usize, h: u32, fp: u32, src: u32, dst: u32, ports: u32): u32 {
   }
 }
 
-/** Adds index record `ref` with hash h to table d (CtTable.idxInsert; the index is never full: load <= 0.5). */
+/**
+ * Adds index record `ref` with hash h to table d (CtTable.idxInsert; the caller checked the index has room at load
+ * <= 0.5: it grows only in TypeScript).
+ */
 @inline function idxInsert(d: usize, h: u32, ref: u32): void {
   const idx: usize = <usize>load<u32>(d + D_IDX);
-  const mask = load<u32>(d + D_MASK);
+  const meta: usize = <usize>load<u32>(d + D_META);
+  const mask = load<u32>(meta + MT_MASK);
   let j = h & mask;
   while (load<u32>(idx + (<usize>j << 3)) != 0) j = (j + 1) & mask;
   const slot: usize = idx + (<usize>j << 3);
   store<u32>(slot, ref + 1);
   store<u32>(slot, h, 4);
+  store<u32>(meta + MT_RECORDS, load<u32>(meta + MT_RECORDS) + 1);
 }
 
 /**
@@ -585,7 +593,8 @@ function memoDrop(i: u32, m: usize, tcp: bool, cls: u32, fromMemo: bool): void {
  * the general path's record and counters. Declines (false, nothing changed) when the table is full (create would
  * evict). CtTable.create also removes entries holding the new reply tuple, but there is none: every entry's tuples
  * come in reverse pairs (reply/original, and translated/untranslated with NAT), so an entry holding the reverse of
- * the packet's tuple holds the packet's tuple too, and the lookup found none.
+ * the packet's tuple holds the packet's tuple too, and the lookup found none. Also declines when its 2 index records
+ * would take the index past load 0.5: the index grows only in TypeScript (CtTable.create).
  */
 function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst: u32, ports: u32, tcp: bool, tot: u32, fromMemo: bool): bool {
   const rports = (ports << 16) | (ports >> 16);
@@ -593,6 +602,7 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
   const freeTop = load<u32>(meta + MT_FREE_TOP);
   const fresh = load<u32>(meta + MT_FRESH);
   if (freeTop == 0 && fresh == load<u32>(d + D_CAPACITY)) return false;
+  if (<u32>2 * (load<u32>(meta + MT_RECORDS) + 2) > load<u32>(meta + MT_MASK) + 1) return false;
   // ---- ours from here on: Conntrack.lookup's miss, then create at the clock (Conntrack.setTime)
   missedLookup(i, tcp);
   const now = load<f64>(st + S_CLOCK);

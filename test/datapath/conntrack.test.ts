@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Conntrack, CtResult, CtInvalid, CtDir, CtNat, CtFlag, SctpState, UdpState, IcmpState } from '../../src/datapath/conntrack.js';
+import { Conntrack, CtResult, CtInvalid, CtDir, CtNat, CtFlag, CtTable, SctpState, UdpState, IcmpState } from '../../src/datapath/conntrack.js';
 import { ctTimeoutsWith } from '../../src/datapath/ct-timeouts.js';
 import { FlowKey } from '../../src/core/flow-key.js';
 import { F, ICMP, ICMPV6, S, SCTP, UDP, key, tcp, words } from './helpers.js';
@@ -316,6 +316,69 @@ t.test('flood of 1M new flows: bounded, counted, the established flow survives',
   t.equal(ct.lookup(tcp(A, 40000, B, 443, F.ACK), now), CtResult.ORIGINAL, 'established flow survived');
   t.equal(ct.slot, estSlot);
   t.equal(ct.tcp.createdCount, 1_000_001);
+});
+
+t.test('the index grows with its records: every tuple still found, load <= 0.5, never past the reserved size', async (t) => {
+  for (const wasm of [true, false]) {
+    const cap = 40_000;
+    const ct = new Conntrack({ tcpMax: cap, anyMax: 64, wasm });
+    const tab = ct.tcp;
+    const reserved = CtTable.indexSlots(cap);
+    t.equal(tab.indexSize, 4096, `wasm ${wasm}: a new index uses 4096 slots`);
+    const C = '10.244.1.5';
+    const VIP = '10.96.0.10';
+    const nat = new CtNat();
+    const [b0, b1, b2, b3] = words('10.244.2.9');
+    nat.setDnat(b0, b1, b2, b3, 8080);
+    const k = new FlowKey();
+    const slots: number[] = [];
+    let records = 0;
+    let worst = 0;
+    for (let i = 0; i < 30_000; i++) {
+      // every tenth connection through a ClusterIP: 4 index records instead of 2
+      const viaVip = i % 10 === 0;
+      tcp(C, 1024 + (i % 60_000), viaVip ? VIP : B, 80 + Math.floor(i / 60_000), F.SYN, k);
+      k.src3 = (k.src3 + i) >>> 0;
+      slots.push(ct.create(k, T0, 1, 1, 0, 0, viaVip ? nat : undefined));
+      records += viaVip ? 4 : 2;
+      worst = Math.max(worst, records / tab.indexSize);
+    }
+    t.ok(worst <= 0.5, `wasm ${wasm}: load stayed <= 0.5 while growing (${worst.toFixed(3)})`);
+    let size = 4096;
+    while (size < 2 * records) size *= 2;
+    t.equal(tab.indexSize, size, `wasm ${wasm}: ${records} records in ${size} slots (the reserved size is ${reserved})`);
+    t.equal(tab.indexGrowths, Math.log2(size / 4096), `wasm ${wasm}: one doubling at a time`);
+    let missing = 0;
+    for (let i = 0; i < 30_000; i++) {
+      const viaVip = i % 10 === 0;
+      tcp(C, 1024 + (i % 60_000), viaVip ? VIP : B, 80, F.ACK, k);
+      k.src3 = (k.src3 + i) >>> 0;
+      if (ct.lookup(k, T0) !== CtResult.ORIGINAL || ct.slot !== slots[i]) missing++;
+      // and the reply, from the backend for a ClusterIP connection
+      const client = k.src3;
+      tcp(viaVip ? '10.244.2.9' : B, viaVip ? 8080 : 80, C, 1024 + (i % 60_000), F.ACK, k);
+      k.dst3 = client;
+      if (ct.lookup(k, T0) !== CtResult.REPLY || ct.slot !== slots[i]) missing++;
+    }
+    t.equal(missing, 0, `wasm ${wasm}: every original and reply tuple found after the growths`);
+    // deleting frees records; the index keeps its size and its other records
+    for (let i = 0; i < 30_000; i += 2) ct.delete(slots[i]!);
+    t.equal(tab.indexSize, size, `wasm ${wasm}: deletes do not shrink the index`);
+    tcp(C, 1024 + 1, B, 80, F.ACK, k);
+    k.src3 = (k.src3 + 1) >>> 0;
+    t.equal(ct.lookup(k, T0), CtResult.ORIGINAL, `wasm ${wasm}: a kept connection is still found after deletes`);
+  }
+  // a full table of NAT entries (4 records each) fits the reserved index at load 0.5
+  const ct = new Conntrack({ tcpMax: 3000, anyMax: 64 });
+  const nat = new CtNat();
+  nat.setDnat(0, 0, 0, 0x0af40209, 8080);
+  const k = new FlowKey();
+  for (let i = 0; i < 3000; i++) {
+    tcp(A, 1024 + i, '10.96.0.10', 80, F.SYN, k);
+    ct.create(k, T0, 1, 1, 0, 0, nat);
+  }
+  t.equal(ct.tcp.entries, 3000);
+  t.ok(4 * 3000 <= ct.tcp.indexSize / 2 && ct.tcp.indexSize <= CtTable.indexSlots(3000), `3000 NAT entries: ${ct.tcp.indexSize} slots`);
 });
 
 t.test('options and validation', async (t) => {

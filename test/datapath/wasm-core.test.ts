@@ -327,6 +327,33 @@ t.test('decision memo, new connections: created in the module unless the table i
   t.equal(w.ct.stateName(2), 'SYN_RECV', 'the simultaneous open was left to the general path');
 });
 
+t.test('the conntrack index grows past the module: it declines the create that needs room, the general path grows it', async (t) => {
+  const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
+  const frames: Uint8Array[] = [];
+  // 3000 new connections (a SYN each from its own source port) and a SYN+ACK for each: 6000 index records
+  for (let i = 0; i < 3000; i++) frames.push(seg('10.0.0.1', '10.0.0.2', 20000 + i, 80, 0x02));
+  for (let i = 0; i < 3000; i++) frames.push(seg('10.0.0.2', '10.0.0.1', 80, 20000 + i, 0x12));
+  const n = frames.length;
+  const w = new Classifier(open);
+  const p = new Classifier(open, { conntrack: { wasm: false } });
+  const a = new VerdictBatch(n);
+  const b = new VerdictBatch(n);
+  const args = frameBatch(frames, 1_800_000_000);
+  // a microsecond apart (frameBatch spaces frames a second apart: the SYNs would expire before their SYN+ACKs)
+  args[6].fill(1_800_000_000);
+  args[7].forEach((_, i, a) => (a[i] = i * 1000));
+  w.classifyBatch(...args, a);
+  p.classifyBatch(...args, b);
+  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `${col}`);
+  compare(t, 'growth', w, p);
+  t.equal(w.ct.tcp.indexSize, 16384, 'the index doubled twice (6000 records: 4096 → 8192 → 16384 slots)');
+  t.equal(p.ct.tcp.indexSize, 16384, 'as the TypeScript tables did');
+  t.equal(w.ct.tcp.indexGrowths, 2);
+  const inModule = w.createMemoHits + w.decidedInWasm;
+  t.equal(inModule, 2998, `the module created ${inModule} of 3000: the two that needed room went to the general path`);
+  t.equal(w.counters.replies, 3000, 'every SYN+ACK found its connection after the growth');
+});
+
 t.test('a snapshot too large for the module memory: first packets go to the memo and the general path', async (t) => {
   const s = snapshotOf(lab, false, 1);
   const pad = new Uint32Array(SNAP_BYTES / 4 + 1);
