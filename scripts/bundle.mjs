@@ -5,9 +5,12 @@
  * (npm run build / npm ci).
  *
  * 1. The body of `kpf replay` (dist/cli/commands/replay-run.js and the modules it imports) into
- *    dist/cli/commands/replay-run.bundle.js: commands/replay.ts imports it. Loading ~75 modules one by one cost ~40 ms
- *    of the replay's start-up, the bundle ~12 ms. Left out of it and imported from their own files, so that nothing
- *    exists twice and nothing moves:
+ *    dist/cli/commands/replay-run.bundle.cjs: commands/replay.ts runs it (core/bundle.ts loadScriptBundle). Loading
+ *    ~75 modules one by one cost ~40 ms of the replay's start-up, the bundle ~12 ms as an ES module, and ~15 ms less
+ *    again in the CommonJS shape, which Node 20 lets us run through `vm.Script` with V8's code cache (it keeps none for
+ *    ES modules). `import.meta.url` in it becomes the bundle's URL (`__kpfUrl`), and the relative imports it keeps
+ *    external are listed beside it (<bundle>.externals.json) for the loader to hand it those modules. Left out of it
+ *    and imported from their own files, so that nothing exists twice and nothing moves:
  *    - the modules the command has already loaded when it imports the bundle (cli/main, cli/commands/replay and their
  *      static imports: errors, whose classes the CLI tests with instanceof; the worker pool the command started);
  *    - modules that find files next to themselves (`new URL('…', import.meta.url)`: the worker scripts, the lab);
@@ -25,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const entry = join(dist, 'cli/commands/replay-run.js');
-const outfile = join(dist, 'cli/commands/replay-run.bundle.js');
+const outfile = join(dist, 'cli/commands/replay-run.bundle.cjs');
 
 let esbuild;
 try {
@@ -60,20 +63,21 @@ const pre = await esbuild.build({
 const loaded = new Set(Object.keys(pre.metafile.inputs).map((p) => resolve(root, p)));
 if (!loaded.has(join(dist, 'core/errors.js'))) throw new Error('bundle: the pre-loaded modules were not found');
 
-// 2. the bundle
+// 2. the bundle, in the CommonJS shape
 const locationRelative = (file) => /new URL\([^)]*import\.meta\.url/.test(readFileSync(file, 'utf8'));
 const outDir = dirname(outfile);
-const result = await esbuild.build({
+const script = await esbuild.build({
   entryPoints: [entry],
   outfile,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   metafile: true,
   absWorkingDir: root,
   logLevel: 'warning',
   legalComments: 'none',
+  define: { 'import.meta.url': '__kpfUrl' },
   plugins: [
     {
       name: 'keep-shared-modules-external',
@@ -91,8 +95,11 @@ const result = await esbuild.build({
     },
   ],
 });
-// its inputs, so that the command can tell a bundle older than any of them (a later plain `tsc`) and not use it
-writeInputs(outfile, result);
+// its inputs, so that the command can tell a bundle older than any of them (a later plain `tsc`) and not use it; and
+// the relative imports it keeps external
+writeInputs(outfile, script);
+const externals = [...new Set(Object.values(script.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && i.path.startsWith('.')).map((i) => i.path)))];
+writeFileSync(outfile.replace(/\.cjs$/, '.externals.json'), JSON.stringify(externals) + '\n');
 
 // 3. the worker's bundle
 const workerEntry = join(dist, 'workers/verdict.worker.js');
@@ -130,6 +137,6 @@ writeInputs(workerOut, worker);
 function writeInputs(bundle, built) {
   const dir = dirname(bundle);
   const inputs = Object.keys(built.metafile.inputs).map((p) => relative(dir, resolve(root, p)).split(sep).join('/'));
-  writeFileSync(bundle.replace(/\.js$/, '.inputs.json'), JSON.stringify(inputs) + '\n');
+  writeFileSync(bundle.replace(/\.c?js$/, '.inputs.json'), JSON.stringify(inputs) + '\n');
   process.stdout.write(`bundle: ${relative(root, bundle)} (${inputs.length} modules)\n`);
 }

@@ -1,28 +1,31 @@
 /**
  * The bundles (scripts/bundle.mjs) that `kpf replay` loads from a built checkout: the replay body
- * (dist/cli/commands/replay-run.bundle.js) and its worker (dist/workers/verdict.worker.bundle.js). Each is used when
- * fresh, not when any module it was built from is newer, and the CLI gives the same output with them as without them
- * (KPF_NO_BUNDLE=1). The other tests run the TypeScript sources, which have no bundles, so this is the test of what
+ * (dist/cli/commands/replay-run.bundle.cjs, run with V8's code cache) and its worker
+ * (dist/workers/verdict.worker.bundle.js). Each is used when fresh, not when any module it was built from is newer,
+ * and the CLI gives the same output with them as without them (KPF_NO_BUNDLE=1), with a code cache, without one and
+ * with a damaged one. The other tests run the TypeScript sources, which have no bundles, so this is the test of what
  * `npx kpf replay` runs.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CMD = `${ROOT}dist/cli/commands/`;
-const BUNDLE = `${CMD}replay-run.bundle.js`;
+const BUNDLE = `${CMD}replay-run.bundle.cjs`;
 const built = existsSync(BUNDLE) && existsSync(`${CMD}replay.js`);
 const WORKERS = `${ROOT}dist/workers/`;
 const WORKER_BUNDLE = `${WORKERS}verdict.worker.bundle.js`;
 
 t.test('the built replay command loads its bundle when fresh, and the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
-  const cmd = (await import(`${CMD}replay.js`)) as { loadRun(): Promise<{ runReplay: unknown }> };
+  type Run = { runReplay: unknown; saveCache?: () => void };
+  const cmd = (await import(`${CMD}replay.js`)) as { loadRun(): Promise<Run> };
   const plain = (await import(`${CMD}replay-run.js`)) as { runReplay: unknown };
-  const bundled = (await import(BUNDLE)) as { runReplay: unknown };
-  t.not(bundled.runReplay, plain.runReplay, 'the bundle is a module of its own');
-  t.equal((await cmd.loadRun()).runReplay, bundled.runReplay, 'fresh bundle: used');
+  const fresh = await cmd.loadRun();
+  t.type(fresh.runReplay, 'function', 'fresh bundle: its runReplay');
+  t.not(fresh.runReplay, plain.runReplay, 'fresh bundle: used (a function of its own, not the module’s)');
+  t.type(fresh.saveCache, 'function', 'fresh bundle: it can save its code cache');
   process.env['KPF_NO_BUNDLE'] = '1';
   try {
     t.equal((await cmd.loadRun()).runReplay, plain.runReplay, 'KPF_NO_BUNDLE=1: the modules');
@@ -40,7 +43,26 @@ t.test('the built replay command loads its bundle when fresh, and the modules ot
   } finally {
     utimesSync(input, st.atime, st.mtime);
   }
-  t.equal((await cmd.loadRun()).runReplay, bundled.runReplay, 'fresh again');
+  t.not((await cmd.loadRun()).runReplay, plain.runReplay, 'fresh again');
+});
+
+t.test('the code cache: saved after a run, used by the next, replaced when damaged', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  const cache = `${BUNDLE}.v8cache`;
+  const replay = () =>
+    spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', `${ROOT}captures/lab.pcap`, '-o', 'json', '--workers', '1'], { encoding: 'utf8' });
+  rmSync(cache, { force: true });
+  const first = replay();
+  t.equal(first.status, 0, 'no cache: exit 0') || t.comment(first.stderr);
+  t.ok(existsSync(cache) && statSync(cache).size > 10_000, `the run saved V8's code cache (${existsSync(cache) ? statSync(cache).size : 0} bytes)`);
+  const saved = statSync(cache).mtimeMs;
+  const second = replay();
+  t.equal(second.stdout, first.stdout, 'with the cache: the same records');
+  t.equal(statSync(cache).mtimeMs, saved, 'a cache V8 accepted is not rewritten');
+  writeFileSync(cache, Buffer.alloc(4096, 7));
+  const third = replay();
+  t.equal(third.status, 0, 'a damaged cache: exit 0') || t.comment(third.stderr);
+  t.equal(third.stdout, first.stdout, 'a damaged cache: the same records');
+  t.ok(statSync(cache).size > 10_000, 'and the damaged cache was replaced');
 });
 
 t.test('the built worker pool hands piscina the worker bundle when fresh, and the module otherwise', { skip: built && existsSync(WORKER_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {
