@@ -75,3 +75,15 @@ export async function loadScriptBundle<T>(bundle: URL): Promise<ScriptBundle<T>>
     },
   };
 }
+
+/**
+ * A file of the kpf package (`rel` from its root: the directory holding `src/` and `dist/`), found from the URL of
+ * the module asking (`import.meta.url`) whether that module runs from `src/` (tests), from `dist/`, or inlined in a
+ * bundle anywhere under `dist/`: so a module that needs a file of the package can be bundled.
+ */
+export function packageFile(moduleUrl: string, rel: string): URL {
+  const p = new URL(moduleUrl).pathname;
+  const at = Math.max(p.lastIndexOf('/dist/'), p.lastIndexOf('/src/'));
+  if (at < 0) throw new Error(`${p} is not under the package's src/ or dist/`);
+  return new URL(`file://${p.slice(0, at + 1)}${rel}`);
+}

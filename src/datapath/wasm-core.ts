@@ -17,11 +17,12 @@
  * baseline, and the reference the equivalence tests compare with.
  */
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../core/bundle.js';
 import { KpfError } from '../core/errors.js';
 import { fmix32i, mix32i } from '../core/hash.js';
 import type { Snapshot } from './snapshot.js';
 
-const WASM_FILE = new URL('../../dist/wasm/fast4.wasm', import.meta.url);
+const WASM_FILE = packageFile(import.meta.url, 'dist/wasm/fast4.wasm');
 
 let compiled: WebAssembly.Module | null | undefined;
 

@@ -14,9 +14,10 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageFile } from '../core/bundle.js';
 
-/** examples/lab/ in the checkout (works from src/ under ts-node and from dist/). */
-export const LAB_DIR = fileURLToPath(new URL('../../examples/lab/', import.meta.url));
+/** examples/lab/ in the checkout (works from src/ under ts-node, from dist/ and from a bundle). */
+export const LAB_DIR = fileURLToPath(packageFile(import.meta.url, 'examples/lab/'));
 
 /** The external site the lab curls; an address from TEST-NET-3 (RFC 5737) stands in for it. */
 export const EXTERNAL_SITE = { name: 'cloudyuga.guru', ip: '203.0.113.80' } as const;

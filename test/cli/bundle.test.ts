@@ -106,3 +106,12 @@ t.test('kpf replay gives the same output with and without the bundle', { skip: b
   t.not(bad.status, 0, 'bad manifests: non-zero exit');
   t.notMatch(bad.stderr, /\n\s+at /, 'no stack trace');
 });
+
+t.test('packageFile: a file of the package from a module in src/, in dist/ or inlined in a bundle', async (t) => {
+  const { packageFile } = await import('../../src/core/bundle.js');
+  t.equal(packageFile('file:///a/kpf/src/lab/lab.ts', 'examples/lab/').href, 'file:///a/kpf/examples/lab/', 'from src/');
+  t.equal(packageFile('file:///a/kpf/dist/datapath/wasm-core.js', 'dist/wasm/fast4.wasm').href, 'file:///a/kpf/dist/wasm/fast4.wasm', 'from dist/');
+  t.equal(packageFile('file:///a/kpf/dist/cli/commands/replay-run.bundle.cjs', 'dist/wasm/fast4.wasm').href, 'file:///a/kpf/dist/wasm/fast4.wasm', 'from a bundle deeper in dist/');
+  t.equal(packageFile('file:///home/src/kpf/dist/workers/w.js', 'x').href, 'file:///home/src/kpf/x', 'the last src/ or dist/ of the path counts');
+  t.throws(() => packageFile('file:///a/kpf/lib/x.js', 'x'), /not under the package's src\/ or dist\//, 'elsewhere: an error');
+});
