@@ -63,37 +63,43 @@ const pre = await esbuild.build({
 const loaded = new Set(Object.keys(pre.metafile.inputs).map((p) => resolve(root, p)));
 if (!loaded.has(join(dist, 'core/errors.js'))) throw new Error('bundle: the pre-loaded modules were not found');
 
-// 2. the bundle, in the CommonJS shape
 const locationRelative = (file) => /new URL\([^)]*import\.meta\.url/.test(readFileSync(file, 'utf8'));
-const outDir = dirname(outfile);
-const script = await esbuild.build({
-  entryPoints: [entry],
-  outfile,
+/**
+ * esbuild options of a bundle of `entryPoint` into `out`: packages stay external, and so does every relative import
+ * `keep(file)` says to keep, imported by its path from the bundle
+ */
+const bundleOf = (entryPoint, out, format, keep) => ({
+  entryPoints: [entryPoint],
+  outfile: out,
   bundle: true,
   platform: 'node',
-  format: 'cjs',
+  format,
   target: 'node20',
   metafile: true,
   absWorkingDir: root,
   logLevel: 'warning',
   legalComments: 'none',
-  define: { 'import.meta.url': '__kpfUrl' },
   plugins: [
     {
-      name: 'keep-shared-modules-external',
+      name: 'externals',
       setup(b) {
         b.onResolve({ filter: /^[^./]/ }, () => ({ external: true }));
         b.onResolve({ filter: /^\./ }, (a) => {
           const file = resolve(a.resolveDir, a.path);
-          if (a.importer === '' || file === entry) return undefined;
-          if (!loaded.has(file) && !locationRelative(file)) return undefined;
-          let rel = relative(outDir, file).split(sep).join('/');
+          if (a.importer === '' || file === entryPoint || !keep(file)) return undefined;
+          let rel = relative(dirname(out), file).split(sep).join('/');
           if (!rel.startsWith('.')) rel = './' + rel;
           return { path: rel, external: true };
         });
       },
     },
   ],
+});
+
+// 2. the bundle, in the CommonJS shape
+const script = await esbuild.build({
+  ...bundleOf(entry, outfile, 'cjs', (file) => loaded.has(file) || locationRelative(file)),
+  define: { 'import.meta.url': '__kpfUrl' },
 });
 // its inputs, so that the command can tell a bundle older than any of them (a later plain `tsc`) and not use it; and
 // the relative imports it keeps external
@@ -105,33 +111,9 @@ writeFileSync(outfile.replace(/\.cjs$/, '.externals.json'), JSON.stringify(exter
 const workerEntry = join(dist, 'workers/verdict.worker.js');
 const workerOut = join(dist, 'workers/verdict.worker.bundle.js');
 const depth = (dir) => relative(dist, dir).split(sep).length;
-const worker = await esbuild.build({
-  entryPoints: [workerEntry],
-  outfile: workerOut,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  metafile: true,
-  absWorkingDir: root,
-  logLevel: 'warning',
-  legalComments: 'none',
-  plugins: [
-    {
-      name: 'keep-packages-and-displaced-files-external',
-      setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, () => ({ external: true }));
-        b.onResolve({ filter: /^\./ }, (a) => {
-          const file = resolve(a.resolveDir, a.path);
-          if (a.importer === '' || !locationRelative(file) || depth(dirname(file)) === depth(dirname(workerOut))) return undefined;
-          let rel = relative(dirname(workerOut), file).split(sep).join('/');
-          if (!rel.startsWith('.')) rel = './' + rel;
-          return { path: rel, external: true };
-        });
-      },
-    },
-  ],
-});
+const worker = await esbuild.build(
+  bundleOf(workerEntry, workerOut, 'esm', (file) => locationRelative(file) && depth(dirname(file)) !== depth(dirname(workerOut))),
+);
 writeInputs(workerOut, worker);
 
 function writeInputs(bundle, built) {
