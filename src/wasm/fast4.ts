@@ -165,6 +165,7 @@ const KIND_UDP: u32 = 2;
 const KIND_GENERIC: u32 = 5;
 const F_ASSURED: u32 = 1;
 const F_SEEN_REPLY: u32 = 2;
+const F_NAT: u32 = 4;
 const F_PICKUP: u32 = 8;
 const F_CLOSER_REPLY: u32 = 16;
 const FIN: u32 = 1;
@@ -766,6 +767,15 @@ export function prefill(n: u32): void {
 
 export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64): u32 {
   const C = <usize>chunk;
+  // the previous packet's tuple and the index record it found (or created): in a capture most packets belong to the
+  // connection of the packet before them (78 % of the peers' capture), in one direction or the other, and then the
+  // lookup's answer is known without hashing and probing. Within one call only `run` changes the tables, and it
+  // never removes a record, so a record found stays the tuple's until the call returns. 0: none.
+  let lastSrc: u32 = 0;
+  let lastDst: u32 = 0;
+  let lastPorts: u32 = 0;
+  let lastFp: u32 = 0;
+  let lastRef: u32 = 0;
   for (; i < end; i++) {
     const ii = <usize>i;
     if (shard >= 0 && <i32>load<u8>(inShard + ii) != shard) continue;
@@ -788,8 +798,25 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     const ports = bswap<u32>(load<u32>(l4));
     const fp: u32 = (4 << 8) | proto;
     // ---- CtTable.find
-    const h = tupleHash(fp, src, dst, ports);
-    const r1 = probe(d, h, fp, src, dst, ports);
+    let h: u32 = 0;
+    let r1: u32 = 0;
+    if (lastRef != 0 && fp == lastFp && src == lastSrc && dst == lastDst && ports == lastPorts) r1 = lastRef;
+    else if (lastRef != 0 && fp == lastFp && src == lastDst && dst == lastSrc && ports == rotl<u32>(lastPorts, 16)) {
+      // the reverse tuple: the entry's record of the other direction (with NAT, original ↔ un-NATed reply and
+      // reply ↔ translated; without, original ↔ reply)
+      const e: u32 = (lastRef - 1) >> 2;
+      const k: u32 = (lastRef - 1) & 3;
+      const nat = (<u32>load<u8>(<usize>load<u32>(d + D_FLAGS) + <usize>e) & F_NAT) != 0;
+      r1 = ((e << 2) | (nat ? 3 - k : k ^ 1)) + 1;
+    } else {
+      h = tupleHash(fp, src, dst, ports);
+      r1 = probe(d, h, fp, src, dst, ports);
+    }
+    lastFp = fp;
+    lastSrc = src;
+    lastDst = dst;
+    lastPorts = ports;
+    lastRef = r1;
     if (r1 == 0) {
       // no entry: a first packet, maybe of a decision the general path memoized
       const tcp = proto == 6;
@@ -803,6 +830,8 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
       const v = load<u8>(m, M_VERDICT);
       if (v == VERDICT_DROPPED) memoDrop(i, m, tcp, cls, fromMemo);
       else if (v != VERDICT_FORWARDED || cls == 1 || !memoCreate(i, m, d, h, fp, src, dst, ports, tcp, tot, fromMemo)) return i;
+      // a created entry's original record holds this tuple
+      else lastRef = (load<u32>(st + S_LAST_ENTRY) << 2) + 1;
       continue;
     }
     const e: u32 = (r1 - 1) >> 2;

@@ -327,6 +327,40 @@ t.test('decision memo, new connections: created in the module unless the table i
   t.equal(w.ct.stateName(2), 'SYN_RECV', 'the simultaneous open was left to the general path');
 });
 
+t.test('the packets of a connection one after the other, both ways, through a ClusterIP: the lookup of the packet before is reused', async (t) => {
+  const s = snapshotOf(lab, false, 1);
+  const [C, VIP] = ['10.244.140.35', '10.97.34.60'];
+  const frames = [
+    seg(C, VIP, 40000, 80, 0x02), // SYN to the ClusterIP: the general path creates the NAT entry
+    seg(VIP, C, 80, 40000, 0x12), // SYN+ACK from the ClusterIP (the client's side of the NAT): the un-NATed reply
+    seg(C, VIP, 40000, 80, 0x10), // ACK: the reverse of the packet before (original)
+    seg(C, VIP, 40000, 80, 0x18), // data: the same tuple as the packet before
+    seg(VIP, C, 80, 40000, 0x18), // data back: the reverse again (un-NATed reply)
+    seg(VIP, C, 80, 40000, 0x10),
+    seg(C, VIP, 40000, 80, 0x11), // FIN
+    seg(VIP, C, 80, 40000, 0x11), // FIN back
+    seg(C, VIP, 40000, 80, 0x10), // last ACK
+    seg(C, VIP, 40001, 80, 0x10), // another source port: not the connection of the packet before
+  ];
+  const args = frameBatch(frames, 1_800_000_000);
+  // a microsecond apart (frameBatch spaces frames a second apart)
+  args[6].fill(1_800_000_000);
+  args[7].forEach((_, i, a) => (a[i] = i * 1000));
+  const n = frames.length;
+  const w = new Classifier(s);
+  const p = new Classifier(s, { conntrack: { wasm: false } });
+  const a = new VerdictBatch(n);
+  const b = new VerdictBatch(n);
+  w.classifyBatch(...args, a);
+  p.classifyBatch(...args, b);
+  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `${col}`);
+  compare(t, 'ClusterIP connection', w, p);
+  t.ok(w.fastPathPackets >= 8, `the fast path took ${w.fastPathPackets} of ${n} packets`);
+  t.same([...a.verdict].slice(0, 9), Array(9).fill(1), 'the connection forwarded');
+  t.same([...a.flags].slice(0, 9).map((f) => f & 1), [0, 1, 0, 0, 1, 1, 0, 1, 0], 'reply flags: the un-NATed replies and nothing else');
+  t.equal(w.ct.stateName(0), 'TIME_WAIT', 'the connection (the first entry) went through its close to TIME_WAIT');
+});
+
 t.test('the conntrack index grows past the module: it declines the create that needs room, the general path grows it', async (t) => {
   const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
   const frames: Uint8Array[] = [];
