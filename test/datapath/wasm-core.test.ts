@@ -215,6 +215,27 @@ for (const c of cases) t.test(c.name, (t) => check(t, c));
 const seg = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
   ethernet(0x0800, ipv4({ src, dst, proto: 6 }, tcp({ sport, dport, flags })));
 
+/**
+ * `frames` in one batch through a WebAssembly classifier and a TypeScript one (`opts` for both), a second apart or
+ * (`usApart`) a microsecond apart; checks that every record is the same, and returns both, with their records.
+ */
+function bothPaths(t: Test, snapshot: ReturnType<typeof snapshotOf>, frames: Uint8Array[], opts: ClassifierOptions = {}, usApart = false) {
+  const args = frameBatch(frames, 1_800_000_000);
+  if (usApart) {
+    args[6].fill(1_800_000_000);
+    args[7].forEach((_, i, a) => (a[i] = i * 1000));
+  }
+  const n = frames.length;
+  const w = new Classifier(snapshot, opts);
+  const p = new Classifier(snapshot, { ...opts, conntrack: { ...opts.conntrack, wasm: false } });
+  const a = new VerdictBatch(n);
+  const b = new VerdictBatch(n);
+  w.classifyBatch(...args, a);
+  p.classifyBatch(...args, b);
+  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], col);
+  return { w, p, a, b, n };
+}
+
 t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the general path when out of state', async (t) => {
   const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
   const frames = [
@@ -225,15 +246,7 @@ t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the ge
     seg('10.0.0.3', '10.0.0.4', 40001, 443, 0x10), // ACK of a connection seen mid-flow: picked up (general path)
     seg('10.0.0.3', '10.0.0.4', 40001, 443, 0x12), // SYN+ACK in the original direction of a picked-up entry (fast path)
   ];
-  const args = frameBatch(frames, 1_800_000_000);
-  const n = frames.length;
-  const w = new Classifier(open);
-  const p = new Classifier(open, { conntrack: { wasm: false } });
-  const a = new VerdictBatch(n);
-  const b = new VerdictBatch(n);
-  w.classifyBatch(...args, a);
-  p.classifyBatch(...args, b);
-  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], col);
+  const { w, p } = bothPaths(t, open, frames);
   t.equal(w.fastPathPackets, 4, 'the SYN (decided and created), the server SYN+ACK, the ACK and the picked-up SYN+ACK took the fast path');
   t.equal(w.ct.stats().tcp.invalid, 1, 'the client SYN+ACK was out of state');
   compare(t, 'SYN+ACK', w, p);
@@ -342,18 +355,7 @@ t.test('the packets of a connection one after the other, both ways, through a Cl
     seg(C, VIP, 40000, 80, 0x10), // last ACK
     seg(C, VIP, 40001, 80, 0x10), // another source port: not the connection of the packet before
   ];
-  const args = frameBatch(frames, 1_800_000_000);
-  // a microsecond apart (frameBatch spaces frames a second apart)
-  args[6].fill(1_800_000_000);
-  args[7].forEach((_, i, a) => (a[i] = i * 1000));
-  const n = frames.length;
-  const w = new Classifier(s);
-  const p = new Classifier(s, { conntrack: { wasm: false } });
-  const a = new VerdictBatch(n);
-  const b = new VerdictBatch(n);
-  w.classifyBatch(...args, a);
-  p.classifyBatch(...args, b);
-  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `${col}`);
+  const { w, p, a, n } = bothPaths(t, s, frames, {}, true);
   compare(t, 'ClusterIP connection', w, p);
   t.ok(w.fastPathPackets >= 8, `the fast path took ${w.fastPathPackets} of ${n} packets`);
   t.same([...a.verdict].slice(0, 9), Array(9).fill(1), 'the connection forwarded');
@@ -367,18 +369,8 @@ t.test('the conntrack index grows past the module: it declines the create that n
   // 3000 new connections (a SYN each from its own source port) and a SYN+ACK for each: 6000 index records
   for (let i = 0; i < 3000; i++) frames.push(seg('10.0.0.1', '10.0.0.2', 20000 + i, 80, 0x02));
   for (let i = 0; i < 3000; i++) frames.push(seg('10.0.0.2', '10.0.0.1', 80, 20000 + i, 0x12));
-  const n = frames.length;
-  const w = new Classifier(open);
-  const p = new Classifier(open, { conntrack: { wasm: false } });
-  const a = new VerdictBatch(n);
-  const b = new VerdictBatch(n);
-  const args = frameBatch(frames, 1_800_000_000);
-  // a microsecond apart (frameBatch spaces frames a second apart: the SYNs would expire before their SYN+ACKs)
-  args[6].fill(1_800_000_000);
-  args[7].forEach((_, i, a) => (a[i] = i * 1000));
-  w.classifyBatch(...args, a);
-  p.classifyBatch(...args, b);
-  for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `${col}`);
+  // a microsecond apart: a second apart, the SYNs would expire before their SYN+ACKs
+  const { w, p } = bothPaths(t, open, frames, {}, true);
   compare(t, 'growth', w, p);
   t.equal(w.ct.tcp.indexSize, 16384, 'the index doubled twice (6000 records: 4096 → 8192 → 16384 slots)');
   t.equal(p.ct.tcp.indexSize, 16384, 'as the TypeScript tables did');
