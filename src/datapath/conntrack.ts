@@ -620,13 +620,18 @@ export class CtTable {
 
   /** Adds a record; the caller made room ({@link reserveIndex}). */
   private idxInsert(h: number, ref: number): void {
+    this.idxPlace(h, ref + 1);
+    this.meta[M_RECORDS]!++;
+  }
+
+  /** Puts slot value `r1` (reference + 1) with hash h in the first free slot of its probe sequence. */
+  private idxPlace(h: number, r1: number): void {
     const mask = this.idxMask;
     const idx = this.idx;
     let i = h & mask;
     while (idx[2 * i] !== 0) i = (i + 1) & mask;
-    idx[2 * i] = ref + 1;
+    idx[2 * i] = r1;
     idx[2 * i + 1] = h;
-    this.meta[M_RECORDS]!++;
   }
 
   /** Slots the index uses now. */
@@ -653,18 +658,9 @@ export class CtTable {
     const prev = idx.slice(0, 2 * old);
     idx.fill(0, 0, 2 * old);
     prefaultPages(idx.subarray(2 * old, 2 * size));
-    const mask = size - 1;
-    this.idxMask = mask;
-    this.meta[M_MASK] = mask;
-    for (let j = 0; j < old; j++) {
-      const r1 = prev[2 * j]!;
-      if (r1 === 0) continue;
-      const h = prev[2 * j + 1]!;
-      let i = h & mask;
-      while (idx[2 * i] !== 0) i = (i + 1) & mask;
-      idx[2 * i] = r1;
-      idx[2 * i + 1] = h;
-    }
+    this.idxMask = size - 1;
+    this.meta[M_MASK] = size - 1;
+    for (let j = 0; j < old; j++) if (prev[2 * j] !== 0) this.idxPlace(prev[2 * j + 1]!, prev[2 * j]!);
     this.indexGrowths++;
   }
 

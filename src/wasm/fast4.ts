@@ -800,15 +800,18 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     // ---- CtTable.find
     let h: u32 = 0;
     let r1: u32 = 0;
-    if (lastRef != 0 && fp == lastFp && src == lastSrc && dst == lastDst && ports == lastPorts) r1 = lastRef;
-    else if (lastRef != 0 && fp == lastFp && src == lastDst && dst == lastSrc && ports == rotl<u32>(lastPorts, 16)) {
-      // the reverse tuple: the entry's record of the other direction (with NAT, original ↔ un-NATed reply and
-      // reply ↔ translated; without, original ↔ reply)
-      const e: u32 = (lastRef - 1) >> 2;
-      const k: u32 = (lastRef - 1) & 3;
-      const nat = (<u32>load<u8>(<usize>load<u32>(d + D_FLAGS) + <usize>e) & F_NAT) != 0;
-      r1 = ((e << 2) | (nat ? 3 - k : k ^ 1)) + 1;
-    } else {
+    if (lastRef != 0 && fp == lastFp) {
+      if (src == lastSrc && dst == lastDst && ports == lastPorts) r1 = lastRef;
+      else if (src == lastDst && dst == lastSrc && ports == rotl<u32>(lastPorts, 16)) {
+        // the reverse tuple: the entry's record of the other direction (with NAT, original ↔ un-NATed reply and
+        // reply ↔ translated; without, original ↔ reply)
+        const e: u32 = (lastRef - 1) >> 2;
+        const k: u32 = (lastRef - 1) & 3;
+        const nat = (<u32>load<u8>(<usize>load<u32>(d + D_FLAGS) + <usize>e) & F_NAT) != 0;
+        r1 = ((e << 2) | (nat ? 3 - k : k ^ 1)) + 1;
+      }
+    }
+    if (r1 == 0) {
       h = tupleHash(fp, src, dst, ports);
       r1 = probe(d, h, fp, src, dst, ports);
     }
