@@ -1,9 +1,11 @@
 /**
  * kpf replay side by side with ../shared/peers in one run, on the peers' capture and its manifests: tcpdump's BPF
  * filter (`-w /dev/null`), the C reference classifier, naive JS (Map + string keys), typed-array JS — and kpf replay
- * with 1 and 2 workers (`-o summary`, whole process, as a user runs it), with 1 worker without its WebAssembly fast
- * path (KPF_WASM=0), and kpf on the capture's header alone (its start-up and shut-down). Runs go round robin over the
- * variants; ratios are within this run only.
+ * with 1 and 2 workers (`-o summary`, whole process, as a user runs it: the `kpf` command, bin/kpf), with 1 worker
+ * without its WebAssembly fast path (KPF_WASM=0), and kpf on the capture's header alone (its start-up and shut-down).
+ * When NODE_EXTRA_CA_CERTS is set, also `node bin/kpf.js` with 1 worker, which starts with it (bin/kpf drops it: Node
+ * parses that file at start-up, and kpf uses no TLS). Runs go round robin over the variants; ratios are within this
+ * run only.
  *
  *   npm run build && node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/replay/peers.bench.ts
  *   env: N (2000000), RUNS (3), KPF_PEERS_DIR (../shared/peers beside the checkout)
@@ -26,7 +28,9 @@ if (!existsSync(pcap)) execFileSync('node', [join(PEERS_DIR, 'gen-pcap.js'), wor
 const filter = execFileSync('cat', [join(work, 'filter.bpf')], { encoding: 'utf8' }).trim();
 const classifyBin = join(work, 'classify');
 if (!existsSync(classifyBin)) execFileSync('gcc', ['-O2', '-o', classifyBin, join(PEERS_DIR, 'classify.c')]);
-const kpf = resolve(fileURLToPath(new URL('../../bin/kpf.js', import.meta.url)));
+const kpf = resolve(fileURLToPath(new URL('../../bin/kpf', import.meta.url)));
+const kpfJs = resolve(fileURLToPath(new URL('../../bin/kpf.js', import.meta.url)));
+const extraCerts = process.env['NODE_EXTRA_CA_CERTS'];
 // the same pcap header with no records: kpf's start-up and shut-down alone (manifests, compile, worker boot)
 const empty = join(work, 'empty.pcap');
 if (!existsSync(empty)) {
@@ -49,17 +53,19 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const replayArgs = (capture: string, workers: number) => [kpf, 'replay', '-f', join(work, 'manifests.yaml'), capture, '-o', 'summary', '--workers', String(workers)];
+const replayArgs = (capture: string, workers: number) => ['replay', '-f', join(work, 'manifests.yaml'), capture, '-o', 'summary', '--workers', String(workers)];
 const variants: Array<[string, string, string[], Record<string, string>?]> = [
   ...(haveTcpdump ? ([['tcpdump BPF filter -w /dev/null', 'tcpdump', ['-r', pcap, '-w', '/dev/null', filter]]] as Array<[string, string, string[]]>) : []),
   ['C reference classifier', classifyBin, [pcap, join(work, 'policy.txt')]],
   ['node naive (Map, string keys)', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'map']],
   ['node typed-array open addressing', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'oa']],
-  ['kpf replay, 1 worker', 'node', replayArgs(pcap, 1)],
-  ['kpf replay, 2 workers', 'node', replayArgs(pcap, 2)],
+  ['kpf replay, 1 worker', kpf, replayArgs(pcap, 1)],
+  ['kpf replay, 2 workers', kpf, replayArgs(pcap, 2)],
   // the same without the WebAssembly fast path (datapath/wasm-core.ts): its gain, measured in the same run
-  ['kpf replay, 1 worker, KPF_WASM=0', 'node', replayArgs(pcap, 1), { KPF_WASM: '0' }],
-  ['kpf replay, 1 worker, no records', 'node', replayArgs(empty, 1)],
+  ['kpf replay, 1 worker, KPF_WASM=0', kpf, replayArgs(pcap, 1), { KPF_WASM: '0' }],
+  // Node started with NODE_EXTRA_CA_CERTS (as the node peers above are): what bin/kpf saves by dropping it
+  ...(extraCerts ? ([['kpf replay, 1 worker, node bin/kpf.js', 'node', [kpfJs, ...replayArgs(pcap, 1)]]] as Array<[string, string, string[]]>) : []),
+  ['kpf replay, 1 worker, no records', kpf, replayArgs(empty, 1)],
 ];
 execFileSync('cat', [pcap], { stdio: 'ignore' }); // page cache
 // round robin, so that a slow spell of this shared machine falls on every variant alike
@@ -77,3 +83,4 @@ for (const [name, s] of results) {
   console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  ${(N / s / 1e6).toFixed(2).padStart(6)} Mpps  vs C ${(c / s).toFixed(2)}${ref ? `  vs tcpdump ${(ref / s).toFixed(2)}` : ''}`);
 }
 if (!haveTcpdump) console.log('tcpdump is not installed: its variant was skipped');
+if (extraCerts) console.log(`NODE_EXTRA_CA_CERTS=${extraCerts}: the node variants start with it, except kpf's (bin/kpf drops it)`);
