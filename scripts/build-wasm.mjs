@@ -18,6 +18,11 @@ const { error, stderr } = await asc.main(
     '--noAssert',
     '--runtime', 'stub',
     '--importMemory',
+    // shared (a SharedArrayBuffer): the replay's main thread reads a 1-worker replay's batches straight into the
+    // worker's module memory (replay/engine.ts), so that the module classifies them where they are
+    '--sharedMemory',
+    '--maximumMemory', '65536',
+    '--enable', 'threads',
     '--use', 'abort=',
   ],
   { stdout: process.stdout, stderr: process.stderr },

@@ -500,6 +500,79 @@ export class Classifier {
     }
     // as the TypeScript loop leaves it: the time of the last record classified
     if (lastOwn >= 0) ct.timeNs = tsSec[lastOwn]! * 1e9 + tsNsec[lastOwn]!;
+    this.foldFastCounters(core);
+    return mine;
+  }
+
+  /**
+   * Whether {@link classifyInPlace} can classify a batch held in these views: the fast path is on and they all lie in
+   * its memory (as the replay's main thread reads a 1-worker replay's batches, replay/engine.ts).
+   */
+  inPlace(buf: Uint8Array, offsets: Uint32Array, out: VerdictBatch): boolean {
+    const a = this.ct.arena;
+    return this.core !== null && a !== null && a.owns(buf.buffer) && a.owns(offsets.buffer) && a.owns(out.buffer);
+  }
+
+  /**
+   * {@link classifyRecords} of a whole batch (no shards) whose bytes, columns and verdicts lie in the fast path's
+   * memory ({@link inPlace}): the module reads the records where they are and writes their verdicts into `out`
+   * [0, count) itself — no staging of the records, no copy of the verdicts out. The records the module declines
+   * take the general path, into `out` too. The same records, counters and conntrack state as classifyRecords
+   * (test/datapath/wasm-core.test.ts).
+   */
+  classifyInPlace(
+    buf: Uint8Array,
+    count: number,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    linkTypes: Uint16Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    out: VerdictBatch,
+  ): number {
+    const core = this.core;
+    if (core === null || count > out.capacity) throw new Error(`classifyInPlace: ${core === null ? 'no fast path' : `${count} records for ${out.capacity}`}`);
+    const ct = this.ct;
+    const s = this.snap;
+    const revision = (s.flags & SemanticsBits.REEVALUATE) !== 0 ? s.revision >>> 0 : -1;
+    core.useBatch(buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out);
+    try {
+      core.prefill(count);
+      // CHUNK records a call: the count log holds a chunk's
+      for (let c0 = 0; c0 < count; c0 += CHUNK) {
+        const end = Math.min(count, c0 + CHUNK);
+        let i = c0;
+        while (i < end) {
+          core.clock = ct.clockNs;
+          const j = core.run(i, end, 0, -1, revision);
+          if (core.ticked !== 0) {
+            ct.clockNs = core.clock;
+            ct.fastHits(core.lastTable, core.lastEntry === 0xffffffff ? -1 : core.lastEntry, core.lastKind);
+            core.clearTicked();
+          }
+          if (core.logCount !== 0) this.countLog(core);
+          if (j >= end) break;
+          // the record the fast path declined: the general path, into the batch's own verdicts
+          ct.timeNs = tsSec[j]! * 1e9 + tsNsec[j]!;
+          this.memoCandidate = false;
+          this.classify(linkTypes[j]!, buf, offsets[j]!, capLens[j]!, wireLens[j]!, out, j);
+          if (this.memoCandidate) this.memoize(core, out, j);
+          i = j + 1;
+        }
+      }
+    } finally {
+      core.useChunk();
+    }
+    if (count > 0) ct.timeNs = tsSec[count - 1]! * 1e9 + tsNsec[count - 1]!;
+    this.foldFastCounters(core);
+    this.ct.sweep(undefined, 64);
+    return count;
+  }
+
+  /** Adds the fast path's counters since the last fold to the classifier's and the conntrack tables'. */
+  private foldFastCounters(core: FastCore): void {
+    const ct = this.ct;
     const f = core.takeCounters(this.fastCounters);
     this.fastPathPackets += f.packets;
     this.dropMemoHits += f.memoHits;
@@ -522,7 +595,6 @@ export class Classifier {
     ct.other.lookups += f.hitsOther + f.missesOther;
     ct.other.hits += f.hitsOther;
     ct.other.misses += f.missesOther;
-    return mine;
   }
 
   /** Keeps the decision the general path just wrote at record `i` of the chunk in the decision memo. */

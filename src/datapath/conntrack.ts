@@ -1363,7 +1363,11 @@ export class Conntrack {
    */
   readonly arena: Arena | null;
 
-  constructor(opts: ConntrackOptions = {}) {
+  /**
+   * `extraArenaBytes`: room left in the arena for the caller's own regions (`arena.alloc`), e.g. the replay's batch
+   * slots that a worker's main thread reads into (workers/verdict.worker.ts).
+   */
+  constructor(opts: ConntrackOptions = {}, extraArenaBytes = 0) {
     const given = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');
     const tcpMax = opts.tcpMax ?? 262144;
     const anyMax = opts.anyMax ?? 131072;
@@ -1372,7 +1376,7 @@ export class Conntrack {
     // before sizing the arena from them
     CtTable.checkCapacity('tcp', tcpMax);
     CtTable.checkCapacity('any', anyMax);
-    const bytes = CtTable.arenaBytes(tcpMax, nr) + CtTable.arenaBytes(anyMax, nr) + Arena.size(8 * given.length) + FAST_SCRATCH_BYTES;
+    const bytes = CtTable.arenaBytes(tcpMax, nr) + CtTable.arenaBytes(anyMax, nr) + Arena.size(8 * given.length) + FAST_SCRATCH_BYTES + extraArenaBytes;
     const arena = opts.wasm !== false && bytes <= Arena.MAX_BYTES && fastModule() !== null ? new Arena(bytes) : null;
     this.arena = arena;
     // the timeout table is read by the fast path too: a copy in the arena

@@ -42,18 +42,44 @@ export function fastModule(): WebAssembly.Module | null {
   return (compiled = new WebAssembly.Module(bytes));
 }
 
-/** Bump allocator of 64-byte-aligned regions in a WebAssembly.Memory (never grown: growing would detach every view). */
+/**
+ * Bump allocator of 64-byte-aligned regions in a WebAssembly.Memory (never grown: growing would detach every view).
+ * The memory is shared (its buffer a SharedArrayBuffer), so that another thread can read batches into it (the
+ * replay's main thread, for a worker's module: replay/engine.ts); {@link owns} tells a view into it from a view into
+ * any other memory.
+ */
 export class Arena {
   readonly memory: WebAssembly.Memory;
-  readonly buffer: ArrayBuffer;
+  readonly buffer: SharedArrayBuffer;
+  /** the arena's identity: two random words at byte ID_AT */
+  private readonly id: Uint32Array;
   private top = 1024;
 
   /** Largest memory an Arena is made for; beyond it the tables stay plain typed arrays (TypeScript path). */
   static readonly MAX_BYTES = 2 ** 31;
+  /** where the identity words are: below 1024, which the module leaves alone (it has no data of its own) */
+  private static readonly ID_AT = 960;
 
   constructor(bytes: number) {
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil((bytes + 1024) / 65536) });
-    this.buffer = this.memory.buffer;
+    const pages = Math.ceil((bytes + 1024) / 65536);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
+    this.id = new Uint32Array(this.buffer, Arena.ID_AT, 2);
+    crypto.getRandomValues(this.id);
+  }
+
+  /** Whether `buffer` is this arena's memory (e.g. the buffer of a view received from another thread). */
+  owns(buffer: ArrayBufferLike): boolean {
+    return Arena.sameIdentity(buffer, this.buffer);
+  }
+
+  /** Whether `buffer` is the memory of the arena over `own`: the same object, or its size and identity words. */
+  static sameIdentity(buffer: ArrayBufferLike, own: SharedArrayBuffer): boolean {
+    if (buffer === own) return true;
+    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength !== own.byteLength || own.byteLength < Arena.ID_AT + 8) return false;
+    const a = new Uint32Array(buffer, Arena.ID_AT, 2);
+    const b = new Uint32Array(own, Arena.ID_AT, 2);
+    return a[0] === b[0] && a[1] === b[1];
   }
 
   /** Bytes an allocation of `bytes` takes (its rounding included). */
@@ -256,7 +282,7 @@ export class FastCore {
   readonly shards: Uint8Array;
   readonly bytes: Uint8Array;
   /** the chunk's records (VerdictBatch layout, CHUNK records): buffer and byte offset */
-  readonly outBuffer: ArrayBuffer;
+  readonly outBuffer: SharedArrayBuffer;
   readonly outOffset: number;
   /** the count log: (egress, ingress, bytes) per established packet with a rule */
   readonly log: Int32Array;
@@ -344,6 +370,7 @@ export class FastCore {
       run(i: number, end: number, rangeStart: number, shard: number, revision: number): number;
       shardChunk(n: number, rangeStart: number, workers: number, vips: number): void;
       prefill(n: number): void;
+      setInput(offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number): void;
     };
     x.setLayout(
       desc.byteOffset,
@@ -370,6 +397,36 @@ export class FastCore {
     this.run = x.run;
     this.shardChunk = x.shardChunk;
     this.prefill = x.prefill;
+    this.setInput = x.setInput;
+    this.memoryBuffer = arena.buffer;
+  }
+
+  private readonly setInput: (offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number) => void;
+  private readonly memoryBuffer: SharedArrayBuffer;
+  /** whether `run` reads a batch in place ({@link useBatch}) rather than the chunk buffers */
+  private inPlace = false;
+
+  /**
+   * Points `run` at a batch that lies in this memory — its frames' bytes, record columns and VerdictBatch, as the
+   * replay's main thread reads them there for a worker (replay/engine.ts) — so that its records are classified where
+   * they are: no staging, no copy of the verdicts out. Records are then indexed as in the batch ([0, count), frame
+   * offsets relative to `bytes`, `rangeStart` 0); `prefill` and `run` write `out`. {@link useChunk} goes back.
+   * Throws when a view is not in this memory.
+   */
+  useBatch(bytes: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, tsSec: Float64Array, tsNsec: Uint32Array, out: VerdictBatchLike & { buffer: ArrayBufferLike; capacity: number }): void {
+    for (const v of [bytes, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec]) {
+      if (v.buffer !== this.memoryBuffer && !sameMemory(v.buffer, this.memoryBuffer)) throw new Error('FastCore.useBatch: a view outside the module memory');
+    }
+    if (!sameMemory(out.buffer, this.memoryBuffer)) throw new Error('FastCore.useBatch: verdicts outside the module memory');
+    this.setInput(offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, linkTypes.byteOffset, tsSec.byteOffset, tsNsec.byteOffset, bytes.byteOffset, bytes.byteLength, out.egress.byteOffset, out.capacity);
+    this.inPlace = true;
+  }
+
+  /** Points `run` back at the chunk buffers {@link stage} fills (after {@link useBatch}). */
+  useChunk(): void {
+    if (!this.inPlace) return;
+    this.setInput(this.offsets.byteOffset, this.capLens.byteOffset, this.wireLens.byteOffset, this.linkTypes.byteOffset, this.tsSec.byteOffset, this.tsNsec.byteOffset, this.bytes.byteOffset, 0xffffffff, this.outOffset, CHUNK);
+    this.inPlace = false;
   }
 
   /**
@@ -611,6 +668,11 @@ export class FastCore {
   clearMemo(): void {
     this.memo32.fill(0);
   }
+}
+
+/** Whether two buffers are the same memory: the same object, or (across threads) the same size and arena identity. */
+function sameMemory(a: ArrayBufferLike, b: SharedArrayBuffer): boolean {
+  return a === b || Arena.sameIdentity(a, b);
 }
 
 const MEMO_VALID = 0x80000000;

@@ -25,6 +25,7 @@ import { snapshotHandle } from '../workers/transfer.js';
 import type { VerdictTaskResult, WorkerStats } from '../workers/verdict.worker.js';
 import { GatheredColumns } from '../workers/gather.js';
 import { VerdictTally, type TallyCounts } from './tally.js';
+import { SLOT_BYTES, slotLayout, type SlotRegions } from './slot-layout.js';
 
 /** kpf's own drop / forward reason for records whose worker failed (not a Cilium number). */
 export const WORKER_FAILED = 1001;
@@ -40,6 +41,11 @@ export interface ReplayOptions {
   workerHeapMb?: number;
   /** test hook: batch sequence number whose task makes its first worker exit */
   crashBatch?: number;
+  /**
+   * With one worker, read the batches into the worker's module memory, where it classifies them in place (default
+   * true; false: into memory of the engine's own, which the worker copies from — the path of several workers)
+   */
+  inPlace?: boolean;
 }
 
 export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
@@ -119,23 +125,45 @@ class SharedSlot implements BatchMemory {
   readonly ifaces: Uint16Array;
   readonly fileOffsets: Float64Array;
   readonly out: SharedArrayBuffer;
+  /** byte offset of the verdicts in `out` */
+  readonly outByteOffset: number;
   readonly verdicts: VerdictBatch;
+  /**
+   * Memory of its own, or (`region`) a region of a worker's module memory (replay/slot-layout.ts), which that
+   * worker classifies in place.
+   */
   constructor(
     readonly capacity: number,
     bytes: number,
+    region?: { memory: SharedArrayBuffer; start: number },
   ) {
-    const sab = (n: number) => new SharedArrayBuffer(Math.max(8, n));
-    this.buf = new Uint8Array(sab(bytes));
-    this.offsets = new Uint32Array(sab(capacity * 4));
-    this.capLens = new Uint32Array(sab(capacity * 4));
-    this.wireLens = new Uint32Array(sab(capacity * 4));
-    this.linkTypes = new Uint16Array(sab(capacity * 2));
-    this.tsSec = new Float64Array(sab(capacity * 8));
-    this.tsNsec = new Uint32Array(sab(capacity * 4));
+    if (region) {
+      const { memory: m, start } = region;
+      const l = slotLayout(capacity, bytes);
+      this.buf = new Uint8Array(m, start + l.buf, bytes);
+      this.offsets = new Uint32Array(m, start + l.offsets, capacity);
+      this.capLens = new Uint32Array(m, start + l.capLens, capacity);
+      this.wireLens = new Uint32Array(m, start + l.wireLens, capacity);
+      this.linkTypes = new Uint16Array(m, start + l.linkTypes, capacity);
+      this.tsSec = new Float64Array(m, start + l.tsSec, capacity);
+      this.tsNsec = new Uint32Array(m, start + l.tsNsec, capacity);
+      this.out = m;
+      this.outByteOffset = start + l.out;
+    } else {
+      const sab = (n: number) => new SharedArrayBuffer(Math.max(8, n));
+      this.buf = new Uint8Array(sab(bytes));
+      this.offsets = new Uint32Array(sab(capacity * 4));
+      this.capLens = new Uint32Array(sab(capacity * 4));
+      this.wireLens = new Uint32Array(sab(capacity * 4));
+      this.linkTypes = new Uint16Array(sab(capacity * 2));
+      this.tsSec = new Float64Array(sab(capacity * 8));
+      this.tsNsec = new Uint32Array(sab(capacity * 4));
+      this.out = sab(VerdictBatch.bytes(capacity));
+      this.outByteOffset = 0;
+    }
     this.ifaces = new Uint16Array(capacity);
     this.fileOffsets = new Float64Array(capacity);
-    this.out = sab(VerdictBatch.bytes(capacity));
-    this.verdicts = new VerdictBatch(capacity, this.out);
+    this.verdicts = new VerdictBatch(capacity, this.out, this.outByteOffset);
   }
 
   /**
@@ -206,8 +234,6 @@ class Gathered {
   }
 }
 
-/** bytes the reader reads at a time into a slot (its chunk) */
-const SLOT_BYTES = 1 << 20;
 
 /**
  * Replays a capture through the workers; `startedPool` (from {@link startPool}, with `options.workers` threads) is
@@ -226,6 +252,9 @@ export async function replay(
   // its batch is complete
   const free: SharedSlot[] = [];
   const slotOf = new WeakMap<Uint8Array, SharedSlot>();
+  // with one worker, its batch regions (replay/slot-layout.ts): slots there are read into where the worker's module
+  // classifies them
+  let regions: SlotRegions | null = null;
   const takeSlot = (bytes: number, records: number): SharedSlot => {
     for (let k = free.length - 1; k >= 0; k--) {
       const s = free[k]!;
@@ -234,24 +263,32 @@ export async function replay(
         return s;
       }
     }
-    const s = new SharedSlot(Math.max(records, opts.batchSize), Math.max(bytes, SLOT_BYTES));
+    const r = regions;
+    const region = r !== null && r.starts.length > 0 && bytes <= r.chunk && records <= r.records ? { memory: r.memory, start: r.starts.pop()! } : undefined;
+    const s = region ? new SharedSlot(r!.records, r!.chunk, region) : new SharedSlot(Math.max(records, opts.batchSize), Math.max(bytes, SLOT_BYTES));
     slotOf.set(s.buf, s);
     return s;
   };
   const arena: BatchArena = { take: takeSlot };
   let reader: CaptureReader;
+  let pool: ShardedPool | undefined = startedPool;
   try {
     if (opts.batchSize < 1024) throw new KpfError('KPF_ERR_USAGE', `batch size ${opts.batchSize} is below 1024`, { exitCode: 2 });
     if (!(opts.workers >= 1 && opts.workers <= MAX_WORKERS)) throw new KpfError('KPF_ERR_USAGE', `${opts.workers} workers: 1 to ${MAX_WORKERS}`, { exitCode: 2 });
     if (startedPool && startedPool.size !== opts.workers) throw new KpfError('KPF_ERR_USAGE', `the pool has ${startedPool.size} workers, the options ask for ${opts.workers}`, { exitCode: 2 });
     // the workers' fast path: a missing build fails here, with its message, not as one worker failure per batch
     fastModule();
+    pool ??= startPool(opts);
+    if (opts.workers === 1 && opts.inPlace !== false) {
+      const r = await pool.regions(0);
+      // a region holds a batch of up to r.records records read in chunks of r.chunk bytes
+      if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) regions = { ...r, starts: [...r.starts].reverse() };
+    }
     reader = await openCapture(input, { maxBatch: opts.batchSize, bufferSize: SLOT_BYTES, arena });
   } catch (e) {
-    await startedPool?.destroy();
+    await pool?.destroy();
     throw e;
   }
-  const pool = startedPool ?? startPool(opts);
   const handle = snapshotHandle(snapshot);
   const W = opts.workers;
   const pending: Pending[] = [];
@@ -314,6 +351,7 @@ export async function replay(
           capacity: slot.capacity,
           outStart: at,
           out: g ? g.out : slot.out,
+          ...(!g && slot.outByteOffset !== 0 ? { outByteOffset: slot.outByteOffset } : {}),
           ...(counting ? { tally: { flows: counting.trackFlows } } : {}),
           ...(crash ? { crash: true } : {}),
         })

@@ -40,6 +40,8 @@ let inSec: usize = 0;
 let inNsec: usize = 0;
 let inShard: usize = 0;
 let inBytes: usize = 0;
+/** bytes readable from inBytes (a frame that runs past them is declined) */
+let inLen: usize = 0;
 let outBase: usize = 0;
 let chunk: u32 = 0;
 let logBase: usize = 0;
@@ -259,6 +261,7 @@ export function setLayout(
   inNsec = tsNsec;
   inShard = shards;
   inBytes = bytes;
+  inLen = 0xffffffff;
   outBase = out;
   logBase = log;
   reasonEstablished = established;
@@ -267,6 +270,25 @@ export function setLayout(
   memoMask = memoSlots - 1;
   drops = dropsAt;
   snap = snapAt;
+}
+
+/**
+ * Where `run` reads its records and writes their verdicts: the record columns, the frames' bytes (`bytesLen` of them;
+ * a frame that runs past them is declined) and a VerdictBatch of `records` records (its columns `records` apart).
+ * The chunk buffers setLayout gave, or a batch in this memory read there by another thread (wasm-core.ts
+ * FastCore.useBatch).
+ */
+export function setInput(offsets: usize, capLens: usize, wireLens: usize, linkTypes: usize, tsSec: usize, tsNsec: usize, bytes: usize, bytesLen: usize, out: usize, records: u32): void {
+  inOff = offsets;
+  inCap = capLens;
+  inWire = wireLens;
+  inLink = linkTypes;
+  inSec = tsSec;
+  inNsec = tsNsec;
+  inBytes = bytes;
+  inLen = bytesLen;
+  outBase = out;
+  chunk = records;
 }
 
 // ---- hashing (datapath/flow-hash.ts tupleHashI of an IPv4 tuple: the fold of an IPv4 address is the address) ------
@@ -714,7 +736,9 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
   const capLen = load<u32>(inCap + (ii << 2));
   const wireLen = load<u32>(inWire + (ii << 2));
   const lt = <u32>load<u16>(inLink + (ii << 1));
-  const b: usize = inBytes + <usize>(off - rangeStart);
+  const rel: usize = <usize>(off - rangeStart);
+  if (rel + <usize>capLen > inLen) return 0;
+  const b: usize = inBytes + rel;
   let p: usize;
   if (lt == 1) {
     if (capLen < 34 || load<u8>(b, 12) != 0x08 || load<u8>(b, 13) != 0x00) return 0;

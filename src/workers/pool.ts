@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import { freshBundle } from '../core/bundle.js';
 import type { ClassifierOptions } from '../datapath/classify.js';
 import type { PrepareTask, VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
+import type { SlotRegions } from '../replay/slot-layout.js';
 
 /**
  * The worker module beside this one: .ts when running from source (tests); from dist/, its one-file bundle when fresh
@@ -71,7 +72,20 @@ export class ShardedPool {
    * batch then builds them, and reports any error itself).
    */
   prepare(options: ClassifierOptions): void {
-    for (const p of this.pools) (p.run({ prepare: options } satisfies PrepareTask) as Promise<unknown>).catch(() => undefined);
+    // with one thread, its module memory gets batch regions for the main thread to read into (replay/engine.ts)
+    const regions = this.pools.length === 1;
+    this.prepared = this.pools.map((p) => (p.run({ prepare: options, ...(regions ? { regions } : {}) } satisfies PrepareTask) as Promise<SlotRegions | null>).catch(() => null));
+  }
+
+  private prepared: Array<Promise<SlotRegions | null>> = [];
+
+  /**
+   * The batch regions in shard `shard`'s module memory that its `prepare` reserved (with one worker), or null: none
+   * asked for, the tables not in a WebAssembly memory, or the task failed. The regions are valid for the thread that
+   * reserved them; a thread that replaces it has its own memory and classifies batches read there like any other.
+   */
+  regions(shard: number): Promise<SlotRegions | null> {
+    return this.prepared[shard] ?? Promise.resolve(null);
   }
 
   /** Each worker's counters (null for a worker that has classified nothing since it started). */

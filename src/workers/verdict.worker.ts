@@ -11,6 +11,7 @@ import { Conntrack } from '../datapath/conntrack.js';
 import { VerdictTally, type TallyCounts } from '../replay/tally.js';
 import { GatheredColumns } from './gather.js';
 import type { RecordColumns } from '../sources/reader.js';
+import { REGIONS, REGION_RECORDS, SLOT_BYTES, slotLayout, type SlotRegions } from '../replay/slot-layout.js';
 
 /** A batch's shared chunk and record columns (SharedArrayBuffer-backed), and what to do with them. */
 export interface VerdictTask extends RecordColumns {
@@ -43,6 +44,8 @@ export interface VerdictTask extends RecordColumns {
    * `outStart` + i (default 0)
    */
   out: SharedArrayBuffer;
+  /** byte offset of the verdicts in `out` (default 0) */
+  outByteOffset?: number;
   outStart?: number;
   /**
    * count the task's records too (replay/tally.ts; `flows`: the dropped flows as well) and return the counts: for a
@@ -76,6 +79,8 @@ export interface WorkerStats {
    */
   fastPath: { packets: number; dropMemoHits: number; createMemoHits: number; decided: number };
   fragments: ReturnType<Classifier['frags']['stats']>;
+  /** tasks whose batch the worker classified in its own memory, where the main thread had read it */
+  inPlaceBatches: number;
 }
 
 let classifier: Classifier | undefined;
@@ -88,17 +93,20 @@ let snapshot: Snapshot | undefined;
 /** conntrack tables built by a `prepare` task before the first batch, and the options they were built with */
 let prepared: { options: string; ct: Conntrack } | undefined;
 
-/** A task that builds the conntrack tables (tens of MB) while the main thread is still loading the manifests. */
+/**
+ * A task that builds the conntrack tables (tens of MB) while the main thread is still loading the manifests. With
+ * `regions`, their memory (the fast path's) gets REGIONS batch regions too, and the task returns them
+ * (replay/slot-layout.ts): the main thread of a 1-worker replay reads its batches there, and the module classifies
+ * them where they are. Null when the tables are not in a WebAssembly memory (KPF_WASM=0, checksums verified).
+ */
 export interface PrepareTask {
   prepare: ClassifierOptions;
+  regions?: boolean;
 }
 
-export default function classifyTask(task: VerdictTask | PrepareTask | { stats: true }): VerdictTaskResult | WorkerStats | null {
+export default function classifyTask(task: VerdictTask | PrepareTask | { stats: true }): VerdictTaskResult | WorkerStats | SlotRegions | null {
   if ('stats' in task) return stats();
-  if ('prepare' in task) {
-    if (!classifier) prepared = { options: JSON.stringify(task.prepare.conntrack ?? {}), ct: new Conntrack(task.prepare.conntrack ?? {}) };
-    return null;
-  }
+  if ('prepare' in task) return prepare(task);
   if (task.crash) process.exit(70);
   if (!snapshot || snapshot.revision !== task.snapshot.revision) {
     snapshot = attachSnapshot(task.snapshot);
@@ -110,7 +118,7 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
     classifier = new Classifier(snapshot, task.options, ct);
   }
   const c = classifier;
-  const out = new VerdictBatch(task.capacity, task.out);
+  const out = new VerdictBatch(task.capacity, task.out, task.outByteOffset ?? 0);
   const n = task.count;
   const workers = task.workers ?? 1;
   const shards = workers > 1 ? task.shards ?? null : null;
@@ -119,12 +127,31 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   if (outStart + n > task.capacity) throw new Error(`records ${outStart}…${outStart + n} of a batch of ${task.capacity}`);
   if (task.index && (task.index.length < n || shards !== null)) throw new Error(`a task of ${n} records with ${task.index.length} indices${shards ? ' and shards' : ''}`);
   const cols = task.index ? gathered.gather(task, task.index, n) : task;
-  const mine = c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
+  // a batch the main thread read into this thread's module memory (prepare's regions) is classified where it is
+  const mine =
+    shards === null && workers === 1 && !task.index && outStart === 0 && c.inPlace(task.buf, task.offsets, out)
+      ? (inPlaceBatches++, c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out))
+      : c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
   if (!task.tally) return { count: mine };
   if (shards !== null || workers > 1) throw new Error('a task that counts its records holds only its own');
   const t = task.tally.flows ? (tallyFlows ??= new VerdictTally(true)) : (tallyPlain ??= new VerdictTally(false));
   t.add(task.buf, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, out, outStart, n);
   return { count: mine, counts: t.take() };
+}
+
+/** batches classified in place (datapath/classify.ts classifyInPlace), for the stats */
+let inPlaceBatches = 0;
+
+function prepare(task: PrepareTask): SlotRegions | null {
+  if (classifier) return null;
+  const layout = slotLayout(REGION_RECORDS, SLOT_BYTES);
+  const ct = new Conntrack(task.prepare.conntrack ?? {}, task.regions ? REGIONS * layout.bytes : 0);
+  prepared = { options: JSON.stringify(task.prepare.conntrack ?? {}), ct };
+  const a = ct.arena;
+  if (!task.regions || a === null || task.prepare.decode?.verifyChecksums) return null;
+  const starts: number[] = [];
+  for (let k = 0; k < REGIONS; k++) starts.push(a.alloc(layout.bytes));
+  return { memory: a.buffer, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
 }
 
 function stats(): WorkerStats | null {
@@ -141,5 +168,6 @@ function stats(): WorkerStats | null {
     verdictCache: c.vc.stats(),
     fastPath: { packets: c.fastPathPackets, dropMemoHits: c.dropMemoHits, createMemoHits: c.createMemoHits, decided: c.decidedInWasm },
     fragments: c.frags.stats(),
+    inPlaceBatches,
   };
 }

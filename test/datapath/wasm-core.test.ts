@@ -26,6 +26,7 @@ import { defaultDecodeOptions } from '../../src/packet/options.js';
 import { shardBatch } from '../../src/workers/shard.js';
 import { ethernet, ipv4, tcp, udp } from '../fixtures/captures/builders.js';
 import { RECORD_COLS, captureBatches, frameBatch, snapshotOf } from './traffic.js';
+import { slotLayout } from '../../src/replay/slot-layout.js';
 
 interface Case {
   name: string;
@@ -43,6 +44,49 @@ interface Case {
   selfShard?: boolean;
   /** records written from this index of the output batch */
   outStart: number;
+  /**
+   * the WebAssembly classifiers get each batch in a region of their own module memory and classify it there
+   * (classifyInPlace, as a 1-worker replay's worker does)
+   */
+  inPlace?: boolean;
+}
+
+/** A batch region in a classifier's module memory (replay/slot-layout.ts), as the replay's main thread fills it. */
+class Region {
+  readonly buf: Uint8Array;
+  readonly cols: { offsets: Uint32Array; capLens: Uint32Array; wireLens: Uint32Array; linkTypes: Uint16Array; tsSec: Float64Array; tsNsec: Uint32Array };
+  readonly out: VerdictBatch;
+  constructor(arena: Arena, records: number, chunk: number) {
+    const l = slotLayout(records, chunk);
+    const at = arena.alloc(l.bytes);
+    const m = arena.buffer;
+    this.buf = new Uint8Array(m, at + l.buf, chunk);
+    this.cols = {
+      offsets: new Uint32Array(m, at + l.offsets, records),
+      capLens: new Uint32Array(m, at + l.capLens, records),
+      wireLens: new Uint32Array(m, at + l.wireLens, records),
+      linkTypes: new Uint16Array(m, at + l.linkTypes, records),
+      tsSec: new Float64Array(m, at + l.tsSec, records),
+      tsNsec: new Uint32Array(m, at + l.tsNsec, records),
+    };
+    this.out = new VerdictBatch(records, m, at + l.out);
+  }
+
+  /** Copies a batch in and classifies it in place with `c`; its records then are `out`'s [0, count). */
+  classify(c: Classifier, r: { buf: Uint8Array; count: number; offsets: Uint32Array; capLens: Uint32Array; wireLens: Uint32Array; linkTypes: Uint16Array; tsSec: Float64Array; tsNsec: Uint32Array }): number {
+    this.buf.set(r.buf);
+    const x = this.cols;
+    x.offsets.set(r.offsets.subarray(0, r.count));
+    x.capLens.set(r.capLens.subarray(0, r.count));
+    x.wireLens.set(r.wireLens.subarray(0, r.count));
+    x.linkTypes.set(r.linkTypes.subarray(0, r.count));
+    x.tsSec.set(r.tsSec.subarray(0, r.count));
+    x.tsNsec.set(r.tsNsec.subarray(0, r.count));
+    // the buffer as long as the batch's: a frame that claims to run past it is declined, as in the staged copy
+    const buf = this.buf.subarray(0, r.buf.length);
+    if (!c.inPlace(buf, x.offsets, this.out)) throw new Error('the region is not in the classifier’s memory');
+    return c.classifyInPlace(buf, r.count, x.offsets, x.capLens, x.wireLens, x.linkTypes, x.tsSec, x.tsNsec, this.out);
+  }
 }
 
 function compare(t: Test, name: string, w: Classifier, p: Classifier): void {
@@ -68,8 +112,14 @@ async function check(t: Test, c: Case): Promise<void> {
   const batches = await captureBatches(c.cluster, c.traffic, c.maxBatch);
   const s1 = snapshotOf(c.cluster, c.reevaluate, 1);
   const s2 = c.other ? snapshotOf(c.other, c.reevaluate, 2) : s1;
-  const mk = (wasm: boolean): Classifier => new Classifier(s1, { ...c.opts, conntrack: { ...c.opts.conntrack, wasm } });
+  const chunk = Math.max(...batches.map((r) => r.buf.length));
+  const regionBytes = c.inPlace ? slotLayout(c.maxBatch, chunk).bytes : 0;
+  const mk = (wasm: boolean): Classifier => {
+    const opts = { ...c.opts, conntrack: { ...c.opts.conntrack, wasm } };
+    return new Classifier(s1, opts, wasm && c.inPlace ? new Conntrack(opts.conntrack, regionBytes) : undefined);
+  };
   const W = Array.from({ length: c.shards }, () => mk(true));
+  const regions = c.inPlace ? W.map((x) => new Region(x.ct.arena!, c.maxBatch, chunk)) : [];
   const P = Array.from({ length: c.shards }, () => mk(false));
   t.ok(W.every((x) => x.fastPath === 'wasm') && P.every((x) => x.fastPath === 'typescript'), `${c.name}: the two paths`);
   const rng = new Prng(c.traffic.seed ?? 1);
@@ -99,7 +149,11 @@ async function check(t: Test, c: Case): Promise<void> {
     for (let sh = 0; sh < c.shards; sh++) {
       const col = c.shards > 1 ? shardCol : null;
       const args = [r.buf, r.count, r.offsets, r.capLens, r.wireLens, r.linkTypes, r.tsSec, r.tsNsec] as const;
-      const mw = W[sh]!.classifyRecords(...args, a, c.outStart, c.selfShard ? null : col, sh, c.shards);
+      let mw: number;
+      if (c.inPlace) {
+        mw = regions[sh]!.classify(W[sh]!, r);
+        a.copyRecords(regions[sh]!.out, 0, r.count, c.outStart);
+      } else mw = W[sh]!.classifyRecords(...args, a, c.outStart, c.selfShard ? null : col, sh, c.shards);
       const mp = P[sh]!.classifyRecords(...args, b, c.outStart, col, sh);
       if (mw !== mp) t.fail(`${c.name}: batch ${bi} shard ${sh}: ${mw} records vs ${mp}`);
     }
@@ -169,6 +223,18 @@ const cases: Case[] = [
   { ...base, name: 'lab, --ct-pickup=either', cluster: lab, traffic: { packets: 20_000, flows: 300, seed: 8, externalShare: 0.3 }, opts: { pickup: 'either' } },
   // short connections between few pods: most first packets repeat a decision (created from the decision memo)
   { ...base, name: 'lab, short connections', cluster: lab, traffic: { packets: 30_000, flows: 6_000, seed: 9, concurrency: 64 } },
+  // batches read into the module's memory and classified there (a 1-worker replay), larger than a chunk
+  { ...base, name: 'lab, in place, mutated frames', cluster: lab, traffic: { packets: 30_000, flows: 400, seed: 14, externalShare: 0.2 }, mutate: 0.05, inPlace: true, maxBatch: 2 * CHUNK + 100 },
+  {
+    ...base,
+    name: 'bench cluster, in place, small tables that evict',
+    cluster: bench,
+    traffic: { packets: 40_000, flows: 3_000, seed: 15, externalShare: 0.1, concurrency: 2_000 },
+    opts: { conntrack: { tcpMax: 512, anyMax: 256 }, verdictCacheMax: 64 },
+    inPlace: true,
+    maxBatch: 16384,
+  },
+  { ...base, name: 'lab → step 2, in place, --on-policy-change=reevaluate', cluster: lab, other: labStep2, traffic: { packets: 30_000, flows: 300, seed: 16 }, reevaluate: true, inPlace: true },
 ];
 
 t.test('the module is built and is the default fast path', async (t) => {
@@ -482,4 +548,32 @@ t.test('decided by the module: port ranges, loopback, and traffic from a node wi
   for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `--ct-pickup=either: ${col}`);
   t.same([...a.verdict], [1, 1], '--ct-pickup=either: allowed as the reply of client → kafka:9092');
   t.equal(w.decidedInWasm, 0, '--ct-pickup=either: decided by the general path');
+});
+
+t.test('in place: a frame that runs past the batch buffer is read no further than the buffer, as in the staged copy', async (t) => {
+  const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
+  const frames = [seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x02), seg('10.0.0.3', '10.0.0.4', 40001, 80, 0x02)];
+  const [buf, n, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec] = frameBatch(frames, 1_800_000_000);
+  // the buffer ends 30 bytes into the second frame, which claims its whole length
+  const cut = offsets[1]! + 30;
+  const layout = slotLayout(n, buf.length);
+  const w = new Classifier(open, {}, new Conntrack({}, layout.bytes));
+  const region = new Region(w.ct.arena!, n, buf.length);
+  // the whole second frame lies in the module memory beyond the buffer's end: a read past the end would find it
+  region.buf.set(buf);
+  const cols = region.cols;
+  cols.offsets.set(offsets);
+  cols.capLens.set(capLens);
+  cols.wireLens.set(wireLens);
+  cols.linkTypes.set(linkTypes);
+  cols.tsSec.set(tsSec);
+  cols.tsNsec.set(tsNsec);
+  w.classifyInPlace(region.buf.subarray(0, cut), n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, region.out);
+  const p = new Classifier(open, { conntrack: { wasm: false } });
+  const b = new VerdictBatch(n);
+  p.classifyBatch(buf.subarray(0, cut), n, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, b);
+  for (const col of RECORD_COLS) t.same([...region.out[col].subarray(0, n)], [...b[col]], col);
+  t.equal(b.verdict[0], 1, 'the first frame is forwarded');
+  t.not(b.verdict[1], 1, 'the cut one is not');
+  t.equal(w.fastPathPackets, 1, 'the module took the first frame, and left the cut one to the general path');
 });

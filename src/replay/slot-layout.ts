@@ -1,0 +1,55 @@
+/**
+ * The memory of one replay batch (replay/engine.ts SharedSlot) laid out in one region of a worker's module memory:
+ * with one worker the replay's main thread reads batches straight into that memory, and the worker's module
+ * classifies them where they are (datapath/classify.ts classifyInPlace). The worker reserves the regions
+ * (workers/verdict.worker.ts, its `prepare` task) and hands their offsets to the main thread; both lay a region out
+ * with this function.
+ */
+import { VerdictBatch } from '../datapath/classify.js';
+
+/** bytes the reader reads at a time into a slot (its chunk) */
+export const SLOT_BYTES = 1 << 20;
+/** records a region holds (the largest batch, --batch-size 16384) */
+export const REGION_RECORDS = 16384;
+/** regions a worker reserves: the batches in flight (4 queued at the worker) and the one the reader fills, and spares */
+export const REGIONS = 8;
+
+/** Byte offsets, from the region's start, of a slot's chunk and record columns and its verdicts; `bytes` in all. */
+export interface SlotLayout {
+  buf: number;
+  tsSec: number;
+  offsets: number;
+  capLens: number;
+  wireLens: number;
+  tsNsec: number;
+  linkTypes: number;
+  out: number;
+  bytes: number;
+}
+
+/** The layout of a slot of `records` records and a chunk of `chunk` bytes (every part 64-byte aligned). */
+export function slotLayout(records: number, chunk: number): SlotLayout {
+  let at = 0;
+  const take = (n: number): number => {
+    const o = at;
+    at += (n + 63) & ~63;
+    return o;
+  };
+  const buf = take(chunk);
+  const tsSec = take(8 * records);
+  const offsets = take(4 * records);
+  const capLens = take(4 * records);
+  const wireLens = take(4 * records);
+  const tsNsec = take(4 * records);
+  const linkTypes = take(2 * records);
+  const out = take(VerdictBatch.bytes(records));
+  return { buf, tsSec, offsets, capLens, wireLens, tsNsec, linkTypes, out, bytes: at };
+}
+
+/** A worker's regions, as its `prepare` task returns them: its module memory and where each region starts. */
+export interface SlotRegions {
+  memory: SharedArrayBuffer;
+  starts: number[];
+  records: number;
+  chunk: number;
+}

@@ -1,0 +1,69 @@
+/**
+ * A 1-worker replay reads its batches into the worker's module memory (the regions the worker's `prepare` reserved,
+ * replay/slot-layout.ts), and the worker classifies them there (datapath/classify.ts classifyInPlace). The verdicts
+ * are the same as through the engine's own memory (`inPlace: false`, the staged copy); a worker that replaces a
+ * failed one has a memory of its own and classifies the batches read into the old one's like any others.
+ */
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildCluster } from '../../src/cluster/build.js';
+import { VerdictBatch } from '../../src/datapath/classify.js';
+import { labFiles } from '../../src/lab/lab.js';
+import { loadManifests } from '../../src/manifests/index.js';
+import { compile } from '../../src/policy/compile.js';
+import { buildSnapshot } from '../../src/policy/snapshot.js';
+import { replay, type ReplayOptions } from '../../src/replay/engine.js';
+import { RECORD_COLS } from '../datapath/traffic.js';
+import { kpf } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'kpf-in-place-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+
+const capture = path.join(tmp, 'traffic.pcap');
+const g = await kpf(['gen', 'traffic', '--lab', '-o', capture, '--packets', '20000', '--flows', '2000', '--seed', '21', '--mix', 'tcp=70,udp=20,icmp=10']);
+if (g.code !== 0) throw new Error(g.stderr);
+const cluster = buildCluster((await loadManifests(labFiles(), {})).objects, {}).cluster;
+const snapshot = buildSnapshot(compile(cluster), { shared: true });
+
+/** Replays the capture with 1 worker; every record's verdict columns, in capture order, and the summary. */
+async function run(opts: Partial<ReplayOptions>) {
+  const out = new VerdictBatch(20000);
+  let n = 0;
+  const summary = await replay(capture, snapshot, { workers: 1, batchSize: 1024, ...opts }, {
+    batch({ records, verdicts }) {
+      if (records.firstIndex !== n) throw new Error(`batch at ${records.firstIndex}, expected ${n}`);
+      out.copyRecords(verdicts, 0, verdicts.count, n);
+      n += verdicts.count;
+    },
+  });
+  return { out, n, summary };
+}
+
+t.test('1 worker: the batches are classified in the worker’s memory, with the verdicts of the staged copy', async (t) => {
+  const a = await run({});
+  const b = await run({ inPlace: false });
+  t.equal(a.n, 20000);
+  t.equal(b.n, 20000);
+  for (const col of RECORD_COLS) t.same([...a.out[col]], [...b.out[col]], col);
+  const batches = Math.ceil(20000 / 1024);
+  t.equal(a.summary.workers[0]?.inPlaceBatches, batches, `all ${batches} batches classified in place`);
+  t.equal(b.summary.workers[0]?.inPlaceBatches, 0, 'none with inPlace: false');
+  t.equal(a.summary.workers[0]?.fastPath.packets, b.summary.workers[0]?.fastPath.packets, 'the same packets on the fast path');
+  t.ok((a.summary.workers[0]?.fastPath.packets ?? 0) > 10000, 'most of them');
+});
+
+t.test('1 worker killed mid-replay: its replacement classifies the batches read into the old memory', async (t) => {
+  const a = await run({ crashBatch: 3 });
+  t.equal(a.n, 20000, 'every record has a verdict');
+  t.ok(a.summary.defaultVerdicts > 0 && a.summary.defaultVerdicts < 20000, `${a.summary.defaultVerdicts} default verdicts`);
+  let unset = 0;
+  for (let i = 0; i < 20000; i++) if (a.out.verdict[i] === 0) unset++;
+  t.equal(unset, 0);
+  const w = a.summary.workers[0];
+  t.ok(w !== null && w !== undefined && w.counters.packets > 0, `the replacement classified ${w?.counters.packets} packets`);
+  t.equal(w?.inPlaceBatches, 0, 'none of them in place: the regions are in the failed thread’s memory');
+  // batches 0-2 were classified by the thread that failed on batch 3
+  t.equal((w?.counters.packets ?? 0) + a.summary.defaultVerdicts, 20000 - 3 * 1024, 'the replacement: every record after the failed ones');
+});
