@@ -30,6 +30,11 @@ export class FlowCounter {
     this.put(k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, 1);
   }
 
+  /** Counts `c` packets of the key (as {@link add}). */
+  addCount(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number, c: number): void {
+    this.put(k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, c);
+  }
+
   private put(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number, c: number): void {
     let h = mixI(0x6b706664, k0);
     h = mixI(h, k1);

@@ -49,6 +49,16 @@ export class VerdictTally {
   protected readonly droppedFlows: FlowCounter | null;
   private readonly key = new FlowKey();
   private readonly fast = new Fast4();
+  /**
+   * The run of dropped packets of one IPv4 flow being counted (drops come in runs: a denied connection's retries, a
+   * scan's burst), put into the flow table once with its length, before any other key and at the end of each `add`:
+   * the table sees the same keys in the same order, and counts them alike.
+   */
+  private runCount = 0;
+  private runProto = 0;
+  private runSrc = 0;
+  private runDst = 0;
+  private runPort = 0;
 
   constructor(trackFlows: boolean, maxFlows = 200_000) {
     this.droppedFlows = trackFlows ? new FlowCounter(maxFlows) : null;
@@ -98,6 +108,7 @@ export class VerdictTally {
         if (flows !== null) this.trackDrop(flows, linkTypes[k]!, buf, offsets[k]!, capLens[k]!, len);
       }
     }
+    if (flows !== null) this.flushRun(flows);
     this.records += n;
     this.forwarded += forwarded;
     this.bytesForwarded += bytesForwarded;
@@ -112,14 +123,32 @@ export class VerdictTally {
     // the common frame (IPv4 TCP/UDP) through the fast parser: the same key the decoder gives it
     const f = this.fast;
     if (f.parse(lt, buf, off, cap, wire)) {
-      flows.add((4 << 8) | f.proto, 0, 0, 0, f.src, 0, 0, 0, f.dst, f.dport);
+      const proto = (4 << 8) | f.proto;
+      if (this.runCount > 0 && proto === this.runProto && f.src === this.runSrc && f.dst === this.runDst && f.dport === this.runPort) {
+        this.runCount++;
+        return;
+      }
+      this.flushRun(flows);
+      this.runProto = proto;
+      this.runSrc = f.src;
+      this.runDst = f.dst;
+      this.runPort = f.dport;
+      this.runCount = 1;
       return;
     }
+    this.flushRun(flows);
     const k = this.key;
     decode(lt, buf, off, cap, wire, k);
     if (k.family === 0) return;
     const ports = k.proto === 6 || k.proto === 17 || k.proto === 132;
     flows.add((k.family << 8) | k.proto, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, ports ? k.dport : -1);
+  }
+
+  /** Puts the run of drops being counted into the flow table. */
+  private flushRun(flows: FlowCounter): void {
+    if (this.runCount === 0) return;
+    flows.addCount(this.runProto, 0, 0, 0, this.runSrc, 0, 0, 0, this.runDst, this.runPort, this.runCount);
+    this.runCount = 0;
   }
 
   /** The counts since the last take (since construction at first), for another thread's {@link merge}; then zero. */

@@ -133,3 +133,51 @@ t.test('the main thread\'s shards (WebAssembly and TypeScript) equal workers/sha
     t.ok(per.every((n) => n > 20_000 / W / 3), `${W} workers: every shard has records (${per.join(', ')})`);
   }
 });
+
+t.test('dropped flows counted in runs give the counts and the bound of one put a packet', async (t) => {
+  const { ethernet, ipv4, tcp, udp } = await import('../fixtures/captures/builders.js');
+  const { frameBatch } = await import('../datapath/traffic.js');
+  const { decode } = await import('../../src/packet/decode.js');
+  const { FlowKey } = await import('../../src/core/flow-key.js');
+  const rng = new Prng(9);
+  // few flows, so that drops of one flow follow each other; ARP-like non-IP frames between them (keyed by the decoder)
+  const flowsOf = Array.from({ length: 12 }, (_, k) => [`10.0.${k % 3}.${k + 1}`, `10.1.0.${k % 5}`, 1000 + k, 80 + (k % 4), k % 3 === 0 ? 17 : 6] as const);
+  for (const maxFlows of [1000, 7]) {
+    const tally = new VerdictTally(true, maxFlows);
+    const ref = new FlowCounter(maxFlows);
+    const key = new FlowKey();
+    for (let b = 0; b < 6; b++) {
+      const frames: Uint8Array[] = [];
+      let flow = rng.below(12);
+      for (let i = 0; i < 500; i++) {
+        if (rng.below(4) === 0) flow = rng.below(12);
+        const [src, dst, sport, dport, proto] = flowsOf[flow]!;
+        if (rng.below(40) === 0) frames.push(ethernet(0x0800, ipv4({ src, dst, proto: 1 }, new Uint8Array([8, 0, 0, 0, 0, 1, 0, 1]))));
+        else frames.push(ethernet(0x0800, ipv4({ src, dst, proto }, proto === 6 ? tcp({ sport, dport, flags: 0x02 }) : udp(sport, dport))));
+      }
+      const [buf, n, offsets, capLens, wireLens, linkTypes] = frameBatch(frames, 1_800_000_000);
+      const v = new VerdictBatch(n);
+      for (let i = 0; i < n; i++) {
+        const drop = rng.below(5) !== 0;
+        v.verdict[i] = drop ? PacketVerdict.DROPPED : PacketVerdict.FORWARDED;
+        v.reason[i] = drop ? 133 : 0;
+        if (!drop) continue;
+        // the reference: every dropped packet put on its own, in order
+        decode(linkTypes[i]!, buf, offsets[i]!, capLens[i]!, wireLens[i]!, key);
+        const ports = key.proto === 6 || key.proto === 17 || key.proto === 132;
+        ref.add((key.family << 8) | key.proto, key.src0 | 0, key.src1 | 0, key.src2 | 0, key.src3 | 0, key.dst0 | 0, key.dst1 | 0, key.dst2 | 0, key.dst3 | 0, ports ? key.dport : -1);
+      }
+      v.count = n;
+      // in two calls, so that a run may cross them
+      tally.add(buf, offsets, capLens, wireLens, linkTypes, v, 0, 200);
+      tally.add(buf, offsets.subarray(200), capLens.subarray(200), wireLens.subarray(200), linkTypes.subarray(200), v, 200, n - 200);
+    }
+    const got = tally.take().flows!;
+    const want = ref.take();
+    const asMap = (f: { keys: Int32Array; counts: Float64Array }) =>
+      new Map(Array.from(f.counts, (c, k) => [Array.from(f.keys.subarray(10 * k, 10 * k + 10)).join(','), c] as const).sort());
+    t.same([...asMap(got)], [...asMap(want)], `bound ${maxFlows}: the same flows and counts`);
+    t.equal(got.overflow, want.overflow, `bound ${maxFlows}: the same overflow`);
+    if (maxFlows === 7) t.ok(want.overflow > 0, 'the bound was reached');
+  }
+});
