@@ -168,8 +168,9 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
   protected ifaces!: Uint16Array;
   protected fileOffsets!: Float64Array;
   private batchFirst = 0;
-  private maxSec = -Infinity;
-  private maxNsec = 0;
+  /** the latest timestamp delivered (a record before it is a time regression) */
+  protected maxSec = -Infinity;
+  protected maxNsec = 0;
 
   constructor(
     protected readonly src: ByteSource,
@@ -376,6 +377,17 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
     }
     this.count = i + 1;
     this.index++;
+  }
+
+  /**
+   * Accounts for `n` records a subclass wrote into the batch columns itself (as {@link push} does for one): the
+   * records index, the truncated ones, and the latest timestamp (none of them a time regression).
+   */
+  protected delivered(n: number, truncated: number, maxSec: number, maxNsec: number): void {
+    this.index += n;
+    this.stats.truncatedRecords += truncated;
+    this.maxSec = maxSec;
+    this.maxNsec = maxNsec;
   }
 
   /** Counts a warning and reports it to `onWarning`. Not on the normal path. */
