@@ -475,25 +475,7 @@ export class Classifier {
       mine += own;
       core.prefill(n);
       const sh = shards !== null || selfShards > 1 ? shard : -1;
-      let i = 0;
-      while (i < n) {
-        core.clock = ct.clockNs;
-        const j = core.run(i, n, rangeStart, sh, revision);
-        if (core.ticked !== 0) {
-          ct.clockNs = core.clock;
-          ct.fastHits(core.lastTable, core.lastEntry === 0xffffffff ? -1 : core.lastEntry, core.lastKind);
-          core.clearTicked();
-        }
-        if (core.logCount !== 0) this.countLog(core);
-        if (j >= n) break;
-        // the record the fast path declined: the general path, on the batch's own bytes
-        const r = c0 + j;
-        ct.timeNs = tsSec[r]! * 1e9 + tsNsec[r]!;
-        this.memoCandidate = false;
-        this.classify(linkTypes[r]!, buf, offsets[r]!, capLens[r]!, wireLens[r]!, co, j);
-        if (this.memoCandidate) this.memoize(core, co, j);
-        i = j + 1;
-      }
+      this.runFast(core, 0, n, rangeStart, sh, revision, c0, buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, co);
       // the chunk's shard column (given or computed) holds each record's shard by now
       if (sh < 0) out.copyRecords(co, 0, n, outStart + c0);
       else for (let k = 0; k < n; k++) if (core.shards[k] === shard) out.copyRecord(co, k, outStart + c0 + k);
@@ -540,27 +522,7 @@ export class Classifier {
     try {
       core.prefill(count);
       // CHUNK records a call: the count log holds a chunk's
-      for (let c0 = 0; c0 < count; c0 += CHUNK) {
-        const end = Math.min(count, c0 + CHUNK);
-        let i = c0;
-        while (i < end) {
-          core.clock = ct.clockNs;
-          const j = core.run(i, end, 0, -1, revision);
-          if (core.ticked !== 0) {
-            ct.clockNs = core.clock;
-            ct.fastHits(core.lastTable, core.lastEntry === 0xffffffff ? -1 : core.lastEntry, core.lastKind);
-            core.clearTicked();
-          }
-          if (core.logCount !== 0) this.countLog(core);
-          if (j >= end) break;
-          // the record the fast path declined: the general path, into the batch's own verdicts
-          ct.timeNs = tsSec[j]! * 1e9 + tsNsec[j]!;
-          this.memoCandidate = false;
-          this.classify(linkTypes[j]!, buf, offsets[j]!, capLens[j]!, wireLens[j]!, out, j);
-          if (this.memoCandidate) this.memoize(core, out, j);
-          i = j + 1;
-        }
-      }
+      for (let c0 = 0; c0 < count; c0 += CHUNK) this.runFast(core, c0, Math.min(count, c0 + CHUNK), 0, -1, revision, 0, buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out);
     } finally {
       core.useChunk();
     }
@@ -568,6 +530,49 @@ export class Classifier {
     this.foldFastCounters(core);
     this.ct.sweep(undefined, 64);
     return count;
+  }
+
+  /**
+   * Module records [i, end) through `run`, each record it declines through the general path, into `rec` at the
+   * module's index j; the module's record j is the batch's record `base` + j (its columns and bytes in the arrays
+   * given). Shard `sh` (-1: all), `rangeStart` and `revision` as `run` takes them.
+   */
+  private runFast(
+    core: FastCore,
+    i: number,
+    end: number,
+    rangeStart: number,
+    sh: number,
+    revision: number,
+    base: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    linkTypes: Uint16Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    rec: VerdictBatch,
+  ): void {
+    const ct = this.ct;
+    while (i < end) {
+      core.clock = ct.clockNs;
+      const j = core.run(i, end, rangeStart, sh, revision);
+      if (core.ticked !== 0) {
+        ct.clockNs = core.clock;
+        ct.fastHits(core.lastTable, core.lastEntry === 0xffffffff ? -1 : core.lastEntry, core.lastKind);
+        core.clearTicked();
+      }
+      if (core.logCount !== 0) this.countLog(core);
+      if (j >= end) return;
+      // the record the fast path declined: the general path, on the batch's own bytes
+      const r = base + j;
+      ct.timeNs = tsSec[r]! * 1e9 + tsNsec[r]!;
+      this.memoCandidate = false;
+      this.classify(linkTypes[r]!, buf, offsets[r]!, capLens[r]!, wireLens[r]!, rec, j);
+      if (this.memoCandidate) this.memoize(core, rec, j);
+      i = j + 1;
+    }
   }
 
   /** Adds the fast path's counters since the last fold to the classifier's and the conntrack tables'. */

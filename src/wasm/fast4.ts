@@ -252,17 +252,8 @@ export function setLayout(
   desc = descAt;
   st = stateAt;
   timeouts = timeoutsAt;
-  chunk = chunkRecords;
-  inOff = offsets;
-  inCap = capLens;
-  inWire = wireLens;
-  inLink = linkTypes;
-  inSec = tsSec;
-  inNsec = tsNsec;
+  setInput(offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, bytes, 0xffffffff, out, chunkRecords);
   inShard = shards;
-  inBytes = bytes;
-  inLen = 0xffffffff;
-  outBase = out;
   logBase = log;
   reasonEstablished = established;
   reasonReply = reply;
