@@ -27,11 +27,11 @@ if (g.code !== 0) throw new Error(g.stderr);
 const cluster = buildCluster((await loadManifests(labFiles(), {})).objects, {}).cluster;
 const snapshot = buildSnapshot(compile(cluster), { shared: true });
 
-/** Replays the capture with 1 worker; every record's verdict columns, in capture order, and the summary. */
-async function run(opts: Partial<ReplayOptions>) {
+/** Replays a capture with 1 worker; every record's verdict columns, in capture order, and the summary. */
+async function run(opts: Partial<ReplayOptions>, file = capture) {
   const out = new VerdictBatch(20000);
   let n = 0;
-  const summary = await replay(capture, snapshot, { workers: 1, batchSize: 1024, ...opts }, {
+  const summary = await replay(file, snapshot, { workers: 1, batchSize: 1024, ...opts }, {
     batch({ records, verdicts }) {
       if (records.firstIndex !== n) throw new Error(`batch at ${records.firstIndex}, expected ${n}`);
       out.copyRecords(verdicts, 0, verdicts.count, n);
@@ -66,4 +66,16 @@ t.test('1 worker killed mid-replay: its replacement classifies the batches read 
   t.equal(w?.inPlaceBatches, 0, 'none of them in place: the regions are in the failed thread’s memory');
   // batches 0-2 were classified by the thread that failed on batch 3
   t.equal((w?.counters.packets ?? 0) + a.summary.defaultVerdicts, 20000 - 3 * 1024, 'the replacement: every record after the failed ones');
+});
+
+t.test('pcapng with several sections and a big-endian nanosecond pcap: the same verdicts in place', async (t) => {
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  for (const f of ['multi-section.pcapng', 'eth-be-nsec.pcap', 'lab.pcap']) {
+    const file = path.resolve(here, '../../captures', f);
+    const a = await run({}, file);
+    const b = await run({ inPlace: false }, file);
+    t.ok(a.n > 0 && a.n === b.n, `${f}: ${a.n} records`);
+    for (const col of RECORD_COLS) t.same([...a.out[col].subarray(0, a.n)], [...b.out[col].subarray(0, b.n)], `${f}: ${col}`);
+    t.ok((a.summary.workers[0]?.inPlaceBatches ?? 0) > 0, `${f}: classified in place`);
+  }
 });
