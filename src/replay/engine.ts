@@ -7,6 +7,9 @@
  *        │ back-pressure: at most `inFlight` batches outstanding                    ▼ each worker classifies its range
  *   sink ◄── verdicts, put back in capture order ◄──────────────────────────────── into the same range of the output
  *
+ * With one worker the shared memory is the worker's own module memory (regions its `prepare` task reserved): the worker
+ * classifies each batch where the reader read it (datapath/classify.ts classifyInPlace).
+ *
  * A worker that dies fails its task: the records it held get the default verdict (DROPPED WORKER_FAILED, or
  * FORWARDED with failOpen), counted; piscina replaces the thread. Memory is bounded by batch size × in-flight
  * batches and the table sizes, not by the capture.
@@ -233,7 +236,6 @@ class Gathered {
     for (let j = 0; j < n; j++) out.copyRecord(v, j, index[j]!);
   }
 }
-
 
 /**
  * Replays a capture through the workers; `startedPool` (from {@link startPool}, with `options.workers` threads) is
