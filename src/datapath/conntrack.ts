@@ -1364,8 +1364,8 @@ export class Conntrack {
   readonly arena: Arena | null;
 
   /**
-   * `extraArenaBytes`: room left in the arena for the caller's own regions (`arena.alloc`), e.g. the replay's batch
-   * slots that a worker's main thread reads into (workers/verdict.worker.ts).
+   * `extraArenaBytes`: room left in the arena for the caller's own regions (`arena.alloc`), e.g. a worker's batch
+   * regions, which the replay's main thread reads into (workers/verdict.worker.ts).
    */
   constructor(opts: ConntrackOptions = {}, extraArenaBytes = 0) {
     const given = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');

@@ -414,10 +414,9 @@ export class FastCore {
    * Throws when a view is not in this memory.
    */
   useBatch(bytes: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, tsSec: Float64Array, tsNsec: Uint32Array, out: VerdictBatchLike & { buffer: ArrayBufferLike; capacity: number }): void {
-    for (const v of [bytes, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec]) {
-      if (v.buffer !== this.memoryBuffer && !sameMemory(v.buffer, this.memoryBuffer)) throw new Error('FastCore.useBatch: a view outside the module memory');
+    for (const b of [bytes.buffer, offsets.buffer, capLens.buffer, wireLens.buffer, linkTypes.buffer, tsSec.buffer, tsNsec.buffer, out.buffer]) {
+      if (!Arena.sameIdentity(b, this.memoryBuffer)) throw new Error('FastCore.useBatch: a view outside the module memory');
     }
-    if (!sameMemory(out.buffer, this.memoryBuffer)) throw new Error('FastCore.useBatch: verdicts outside the module memory');
     this.setInput(offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, linkTypes.byteOffset, tsSec.byteOffset, tsNsec.byteOffset, bytes.byteOffset, bytes.byteLength, out.egress.byteOffset, out.capacity);
     this.inPlace = true;
   }
@@ -668,11 +667,6 @@ export class FastCore {
   clearMemo(): void {
     this.memo32.fill(0);
   }
-}
-
-/** Whether two buffers are the same memory: the same object, or (across threads) the same size and arena identity. */
-function sameMemory(a: ArrayBufferLike, b: SharedArrayBuffer): boolean {
-  return a === b || Arena.sameIdentity(a, b);
 }
 
 const MEMO_VALID = 0x80000000;

@@ -132,38 +132,26 @@ class SharedSlot implements BatchMemory {
   readonly outByteOffset: number;
   readonly verdicts: VerdictBatch;
   /**
-   * Memory of its own, or (`region`) a region of a worker's module memory (replay/slot-layout.ts), which that
-   * worker classifies in place.
+   * Laid out by replay/slot-layout.ts in a SharedArrayBuffer of its own, or (`region`) in a region of a worker's
+   * module memory, which that worker classifies in place.
    */
   constructor(
     readonly capacity: number,
     bytes: number,
     region?: { memory: SharedArrayBuffer; start: number },
   ) {
-    if (region) {
-      const { memory: m, start } = region;
-      const l = slotLayout(capacity, bytes);
-      this.buf = new Uint8Array(m, start + l.buf, bytes);
-      this.offsets = new Uint32Array(m, start + l.offsets, capacity);
-      this.capLens = new Uint32Array(m, start + l.capLens, capacity);
-      this.wireLens = new Uint32Array(m, start + l.wireLens, capacity);
-      this.linkTypes = new Uint16Array(m, start + l.linkTypes, capacity);
-      this.tsSec = new Float64Array(m, start + l.tsSec, capacity);
-      this.tsNsec = new Uint32Array(m, start + l.tsNsec, capacity);
-      this.out = m;
-      this.outByteOffset = start + l.out;
-    } else {
-      const sab = (n: number) => new SharedArrayBuffer(Math.max(8, n));
-      this.buf = new Uint8Array(sab(bytes));
-      this.offsets = new Uint32Array(sab(capacity * 4));
-      this.capLens = new Uint32Array(sab(capacity * 4));
-      this.wireLens = new Uint32Array(sab(capacity * 4));
-      this.linkTypes = new Uint16Array(sab(capacity * 2));
-      this.tsSec = new Float64Array(sab(capacity * 8));
-      this.tsNsec = new Uint32Array(sab(capacity * 4));
-      this.out = sab(VerdictBatch.bytes(capacity));
-      this.outByteOffset = 0;
-    }
+    const l = slotLayout(capacity, bytes);
+    const m = region?.memory ?? new SharedArrayBuffer(l.bytes);
+    const start = region?.start ?? 0;
+    this.buf = new Uint8Array(m, start + l.buf, bytes);
+    this.offsets = new Uint32Array(m, start + l.offsets, capacity);
+    this.capLens = new Uint32Array(m, start + l.capLens, capacity);
+    this.wireLens = new Uint32Array(m, start + l.wireLens, capacity);
+    this.linkTypes = new Uint16Array(m, start + l.linkTypes, capacity);
+    this.tsSec = new Float64Array(m, start + l.tsSec, capacity);
+    this.tsNsec = new Uint32Array(m, start + l.tsNsec, capacity);
+    this.out = m;
+    this.outByteOffset = start + l.out;
     this.ifaces = new Uint16Array(capacity);
     this.fileOffsets = new Float64Array(capacity);
     this.verdicts = new VerdictBatch(capacity, this.out, this.outByteOffset);
@@ -284,7 +272,7 @@ export async function replay(
     if (opts.workers === 1 && opts.inPlace !== false) {
       const r = await pool.regions(0);
       // a region holds a batch of up to r.records records read in chunks of r.chunk bytes
-      if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) regions = { ...r, starts: [...r.starts].reverse() };
+      if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) regions = { ...r, starts: [...r.starts] };
     }
     reader = await openCapture(input, { maxBatch: opts.batchSize, bufferSize: SLOT_BYTES, arena });
   } catch (e) {
@@ -353,7 +341,7 @@ export async function replay(
           capacity: slot.capacity,
           outStart: at,
           out: g ? g.out : slot.out,
-          ...(!g && slot.outByteOffset !== 0 ? { outByteOffset: slot.outByteOffset } : {}),
+          ...(g ? {} : { outByteOffset: slot.outByteOffset }),
           ...(counting ? { tally: { flows: counting.trackFlows } } : {}),
           ...(crash ? { crash: true } : {}),
         })

@@ -6,6 +6,7 @@
  * with this function.
  */
 import { VerdictBatch } from '../datapath/classify.js';
+import { Arena } from '../datapath/wasm-core.js';
 
 /** bytes the reader reads at a time into a slot (its chunk) */
 export const SLOT_BYTES = 1 << 20;
@@ -27,12 +28,12 @@ export interface SlotLayout {
   bytes: number;
 }
 
-/** The layout of a slot of `records` records and a chunk of `chunk` bytes (every part 64-byte aligned). */
+/** The layout of a slot of `records` records and a chunk of `chunk` bytes (every part 64-byte aligned, as an Arena's). */
 export function slotLayout(records: number, chunk: number): SlotLayout {
   let at = 0;
   const take = (n: number): number => {
     const o = at;
-    at += (n + 63) & ~63;
+    at += Arena.size(n);
     return o;
   };
   const buf = take(chunk);

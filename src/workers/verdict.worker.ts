@@ -127,11 +127,12 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   if (outStart + n > task.capacity) throw new Error(`records ${outStart}…${outStart + n} of a batch of ${task.capacity}`);
   if (task.index && (task.index.length < n || shards !== null)) throw new Error(`a task of ${n} records with ${task.index.length} indices${shards ? ' and shards' : ''}`);
   const cols = task.index ? gathered.gather(task, task.index, n) : task;
-  // a batch the main thread read into this thread's module memory (prepare's regions) is classified where it is
-  const mine =
-    shards === null && workers === 1 && !task.index && outStart === 0 && c.inPlace(task.buf, task.offsets, out)
-      ? (inPlaceBatches++, c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out))
-      : c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
+  let mine: number;
+  if (shards === null && workers === 1 && !task.index && outStart === 0 && c.inPlace(task.buf, task.offsets, out)) {
+    // a batch the main thread read into this thread's module memory (prepare's regions): classified where it is
+    inPlaceBatches++;
+    mine = c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out);
+  } else mine = c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
   if (!task.tally) return { count: mine };
   if (shards !== null || workers > 1) throw new Error('a task that counts its records holds only its own');
   const t = task.tally.flows ? (tallyFlows ??= new VerdictTally(true)) : (tallyPlain ??= new VerdictTally(false));
@@ -145,10 +146,12 @@ let inPlaceBatches = 0;
 function prepare(task: PrepareTask): SlotRegions | null {
   if (classifier) return null;
   const layout = slotLayout(REGION_RECORDS, SLOT_BYTES);
-  const ct = new Conntrack(task.prepare.conntrack ?? {}, task.regions ? REGIONS * layout.bytes : 0);
+  // no fast path with checksums verified: nothing would classify in place
+  const regions = task.regions === true && task.prepare.decode?.verifyChecksums !== true;
+  const ct = new Conntrack(task.prepare.conntrack ?? {}, regions ? REGIONS * layout.bytes : 0);
   prepared = { options: JSON.stringify(task.prepare.conntrack ?? {}), ct };
   const a = ct.arena;
-  if (!task.regions || a === null || task.prepare.decode?.verifyChecksums) return null;
+  if (!regions || a === null) return null;
   const starts: number[] = [];
   for (let k = 0; k < REGIONS; k++) starts.push(a.alloc(layout.bytes));
   return { memory: a.buffer, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
