@@ -21,7 +21,7 @@
  *    relative URLs then resolve alike: datapath/wasm-core's `../../dist/wasm/fast4.wasm`); any other stays external.
  * Without esbuild (an install without dev dependencies) this script does nothing and kpf loads the modules.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,8 +53,8 @@ const pre = await esbuild.build({
     {
       name: 'static-only',
       setup(b) {
-        // dynamic imports (the commands, the replay body) are not loaded up front
-        b.onResolve({ filter: /^\.\/(commands\/.*|replay-run)\.js$/, namespace: 'file' }, (a) => (a.kind === 'dynamic-import' ? { external: true } : undefined));
+        // dynamic imports (the commands, the replay body, the worker pool) are not loaded up front
+        b.onResolve({ filter: /^\./, namespace: 'file' }, (a) => (a.kind === 'dynamic-import' ? { external: true } : undefined));
         b.onResolve({ filter: /^[^./]/ }, () => ({ external: true }));
       },
     },
@@ -65,10 +65,10 @@ if (!loaded.has(join(dist, 'core/errors.js'))) throw new Error('bundle: the pre-
 
 const locationRelative = (file) => /new URL\([^)]*import\.meta\.url/.test(readFileSync(file, 'utf8'));
 /**
- * esbuild options of a bundle of `entryPoint` into `out`: packages stay external, and so does every relative import
- * `keep(file)` says to keep, imported by its path from the bundle
+ * esbuild options of a bundle of `entryPoint` into `out`: packages stay external but those `inlinePackage` names, and
+ * so does every relative import `keep(file)` says to keep, imported by its path from the bundle
  */
-const bundleOf = (entryPoint, out, format, keep) => ({
+const bundleOf = (entryPoint, out, format, keep, inlinePackage = () => false) => ({
   entryPoints: [entryPoint],
   outfile: out,
   bundle: true,
@@ -83,10 +83,11 @@ const bundleOf = (entryPoint, out, format, keep) => ({
     {
       name: 'externals',
       setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, () => ({ external: true }));
+        b.onResolve({ filter: /^[^./]/ }, (a) => (inlinePackage(a) ? undefined : { external: true }));
         b.onResolve({ filter: /^\./ }, (a) => {
           const file = resolve(a.resolveDir, a.path);
-          if (a.importer === '' || file === entryPoint || !keep(file)) return undefined;
+          // (an inlined package's own modules are inlined)
+          if (a.importer === '' || file === entryPoint || a.importer.includes(`${sep}node_modules${sep}`) || !keep(file)) return undefined;
           let rel = relative(dirname(out), file).split(sep).join('/');
           if (!rel.startsWith('.')) rel = './' + rel;
           return { path: rel, external: true };
@@ -96,9 +97,10 @@ const bundleOf = (entryPoint, out, format, keep) => ({
   ],
 });
 
-// 2. the bundle, in the CommonJS shape
+// 2. the bundle, in the CommonJS shape; replay/pool-start stays out of it: the command loads it first, from its own bundle
+const poolStart = join(dist, 'replay/pool-start.js');
 const script = await esbuild.build({
-  ...bundleOf(entry, outfile, 'cjs', (file) => loaded.has(file) || locationRelative(file)),
+  ...bundleOf(entry, outfile, 'cjs', (file) => loaded.has(file) || file === poolStart || locationRelative(file)),
   define: { 'import.meta.url': '__kpfUrl' },
 });
 // its inputs, so that the command can tell a bundle older than any of them (a later plain `tsc`) and not use it; and
@@ -115,6 +117,46 @@ const worker = await esbuild.build(
   bundleOf(workerEntry, workerOut, 'esm', (file) => locationRelative(file) && depth(dirname(file)) !== depth(dirname(workerOut))),
 );
 writeInputs(workerOut, worker);
+
+// 4. replay/pool-start with the worker pool and piscina inlined, in the CommonJS shape, beside workers/pool.js (whose
+// relative URLs then resolve alike): `kpf replay` loads it first (cli/commands/replay.ts loadPoolStart), to start the
+// threads, and piscina's ~10 modules one by one were ~15 ms of that. piscina finds its thread script beside its own
+// file (`resolve(__dirname, 'worker.js')`), which inlined would be the bundle's directory: that one expression is
+// rewritten to find piscina's directory through `require.resolve`. If it is not found (another piscina), there is no
+// bundle, and the command imports the module.
+const poolOut = join(dist, 'workers/pool-start.bundle.cjs');
+const PISCINA_DIR = "(0, node_path_1.resolve)(__dirname, 'worker.js')";
+let piscinaPatched = 0;
+const poolOptions = bundleOf(
+  poolStart,
+  poolOut,
+  'cjs',
+  (file) => loaded.has(file) || (locationRelative(file) && dirname(file) !== dirname(poolOut)),
+  (a) => a.path === 'piscina',
+);
+poolOptions.plugins = [
+  {
+    name: 'piscina-thread-script',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/]piscina[\\/]dist[\\/]index\.js$/ }, (a) => {
+        const text = readFileSync(a.path, 'utf8');
+        if (!text.includes(PISCINA_DIR)) return { contents: text, loader: 'js' };
+        piscinaPatched++;
+        return { contents: text.replace(PISCINA_DIR, "(0, node_path_1.resolve)((0, node_path_1.dirname)(require.resolve('piscina')), 'worker.js')"), loader: 'js' };
+      });
+    },
+  },
+  ...poolOptions.plugins,
+];
+const pool = await esbuild.build({ ...poolOptions, define: { 'import.meta.url': '__kpfUrl' }, logOverride: { 'require-resolve-not-external': 'silent' } });
+if (piscinaPatched !== 1) {
+  for (const f of [poolOut, poolOut.replace(/\.cjs$/, '.inputs.json'), `${poolOut}.v8cache`]) rmSync(f, { force: true });
+  process.stdout.write(`bundle: piscina's thread script path was not found in its code: no ${relative(root, poolOut)}\n`);
+} else {
+  writeInputs(poolOut, pool);
+  const poolExternals = [...new Set(Object.values(pool.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && i.path.startsWith('.')).map((i) => i.path)))];
+  writeFileSync(poolOut.replace(/\.cjs$/, '.externals.json'), JSON.stringify(poolExternals) + '\n');
+}
 
 function writeInputs(bundle, built) {
   const dir = dirname(bundle);

@@ -39,14 +39,18 @@ export interface ScriptBundle<T> {
  * Runs a bundle built in the CommonJS shape (scripts/bundle.mjs) through `vm.Script`, with V8's code cache when one
  * was saved beside it: Node 20 keeps no code cache for ES modules, and compiling the replay body (its top level and
  * the functions its start-up runs) is ~15-25 ms of every `kpf replay`. The bundle's relative imports of modules kept
- * out of it (`<bundle>.externals.json`) resolve to those modules, imported as ES modules (they are loaded already);
- * everything else to `require`. `import.meta.url` in the bundle is the bundle's URL.
+ * out of it (`<bundle>.externals.json`) resolve to those modules, imported as ES modules (they are loaded already),
+ * or to the exports `loaded` gives for the module's URL (a module that came from a bundle of its own); everything else
+ * to `require`. `import.meta.url` in the bundle is the bundle's URL.
  */
-export async function loadScriptBundle<T>(bundle: URL): Promise<ScriptBundle<T>> {
+export async function loadScriptBundle<T>(bundle: URL, loaded?: ReadonlyMap<string, unknown>): Promise<ScriptBundle<T>> {
   const file = fileURLToPath(bundle);
   const externals = JSON.parse(readFileSync(new URL(bundle.href.replace(/\.cjs$/, '.externals.json')), 'utf8')) as string[];
   const modules = new Map<string, unknown>();
-  for (const e of externals) modules.set(e, await import(new URL(e, bundle).href));
+  for (const e of externals) {
+    const url = new URL(e, bundle).href;
+    modules.set(e, loaded?.has(url) ? loaded.get(url) : await import(url));
+  }
   const req = createRequire(bundle);
   const cacheFile = `${file}.v8cache`;
   let cached: Buffer | undefined;
@@ -59,7 +63,8 @@ export async function loadScriptBundle<T>(bundle: URL): Promise<ScriptBundle<T>>
   const script = new Script(source, { filename: file, ...(cached ? { cachedData: cached } : {}) });
   const fn = script.runInThisContext() as (...a: unknown[]) => void;
   const module = { exports: {} as T };
-  fn(module.exports, (id: string) => (modules.has(id) ? modules.get(id) : req(id)), module, file, fileURLToPath(new URL('.', bundle)), bundle.href);
+  const require = Object.assign((id: string) => (modules.has(id) ? modules.get(id) : req(id)), { resolve: req.resolve });
+  fn(module.exports, require, module, file, fileURLToPath(new URL('.', bundle)), bundle.href);
   const stale = cached === undefined || script.cachedDataRejected === true;
   return {
     exports: module.exports,

@@ -1,19 +1,15 @@
 /**
  * Starting a replay's worker pool, in a module of its own that imports little (piscina and the pool), so that a
- * command can start the threads before it loads anything else: a worker thread takes ~120 ms to boot (Node's own
- * bootstrap, then its modules), which the main thread spends loading its modules and the manifests.
+ * command can start the threads before it loads anything else: a worker thread takes ~40 ms to boot (Node's own
+ * bootstrap, then its modules), which the main thread spends loading its modules and the manifests. From a built
+ * checkout, `kpf replay` loads it as a one-file bundle with piscina inlined (scripts/bundle.mjs, cli/commands/replay.ts
+ * loadPoolStart): ~4 ms with V8's code cache, where importing piscina's modules one by one took ~15.
  */
 import type { ClassifierOptions } from '../datapath/classify.js';
 import { ShardedPool } from '../workers/pool.js';
+import { DEFAULT_IN_FLIGHT } from './pool-limits.js';
 
-/**
- * Most worker threads a replay runs: shards are bytes (255 marks a shard not computed yet), and each worker holds its
- * own conntrack tables (~60 MB of address space, touched as they fill).
- */
-export const MAX_WORKERS = 64;
-
-/** tasks queued at each worker (ReplayOptions.inFlightPerWorker) */
-export const DEFAULT_IN_FLIGHT = 4;
+export { DEFAULT_IN_FLIGHT, MAX_WORKERS } from './pool-limits.js';
 
 /**
  * Starts the worker pool of a replay. A caller may start it early — before loading and compiling the manifests — so

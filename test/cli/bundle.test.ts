@@ -1,7 +1,7 @@
 /**
- * The bundles (scripts/bundle.mjs) that `kpf replay` loads from a built checkout: the replay body
- * (dist/cli/commands/replay-run.bundle.cjs, run with V8's code cache) and its worker
- * (dist/workers/verdict.worker.bundle.js). Each is used when fresh, not when any module it was built from is newer,
+ * The bundles (scripts/bundle.mjs) that `kpf replay` loads from a built checkout: the worker pool with piscina
+ * (dist/workers/pool-start.bundle.cjs) and the replay body (dist/cli/commands/replay-run.bundle.cjs), both run with
+ * V8's code cache, and the worker (dist/workers/verdict.worker.bundle.js). Each is used when fresh, not when any module it was built from is newer,
  * and the CLI gives the same output with them as without them (KPF_NO_BUNDLE=1), with a code cache, without one and
  * with a damaged one. The other tests run the TypeScript sources, which have no bundles, so this is the test of what
  * `npx kpf replay` runs.
@@ -17,6 +17,7 @@ const BUNDLE = `${CMD}replay-run.bundle.cjs`;
 const built = existsSync(BUNDLE) && existsSync(`${CMD}replay.js`);
 const WORKERS = `${ROOT}dist/workers/`;
 const WORKER_BUNDLE = `${WORKERS}verdict.worker.bundle.js`;
+const POOL_BUNDLE = `${WORKERS}pool-start.bundle.cjs`;
 
 t.test('the built replay command loads its bundle when fresh, and the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
   type Run = { runReplay: unknown; saveCache?: () => void };
@@ -46,6 +47,39 @@ t.test('the built replay command loads its bundle when fresh, and the modules ot
   t.not((await cmd.loadRun()).runReplay, plain.runReplay, 'fresh again');
 });
 
+t.test('the built replay command starts its pool from the pool bundle (piscina inlined) when fresh', { skip: built && existsSync(POOL_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  const cmd = (await import(`${CMD}replay.js`)) as { loadPoolStart(): Promise<{ module: { startPool: unknown }; bundled: boolean; saveCache?: () => void }> };
+  const plain = (await import(`${ROOT}dist/replay/pool-start.js`)) as { startPool: unknown };
+  const fresh = await cmd.loadPoolStart();
+  t.equal(fresh.bundled, true, 'fresh bundle: used');
+  t.type(fresh.module.startPool, 'function', 'its startPool');
+  t.not(fresh.module.startPool, plain.startPool, 'a function of its own, not the module’s');
+  t.type(fresh.saveCache, 'function', 'it can save its code cache');
+  const inputs = JSON.parse(readFileSync(POOL_BUNDLE.replace(/\.cjs$/, '.inputs.json'), 'utf8')) as string[];
+  t.ok(inputs.some((f) => f.endsWith('piscina/dist/index.js')), 'piscina is inlined');
+  t.ok(inputs.includes('pool.js'), 'and the pool (its worker URL resolves alike from dist/workers/)');
+  // the thread script piscina starts is its own, found from the bundle through require.resolve
+  t.match(readFileSync(POOL_BUNDLE, 'utf8'), /require\.resolve\("piscina"\)\), "worker\.js"\)/, 'piscina’s thread script: found through require.resolve');
+  process.env['KPF_NO_BUNDLE'] = '1';
+  try {
+    const mod = await cmd.loadPoolStart();
+    t.equal(mod.bundled, false, 'KPF_NO_BUNDLE=1: not the bundle');
+    t.equal(mod.module.startPool, plain.startPool, 'KPF_NO_BUNDLE=1: the module');
+  } finally {
+    delete process.env['KPF_NO_BUNDLE'];
+  }
+  // a pool started from the bundle runs tasks on piscina's threads
+  const { ShardedPool } = (await import(`${WORKERS}pool.js`)) as { ShardedPool: new (o: { workers: number }) => unknown };
+  const pool = (fresh.module.startPool as (o: { workers: number }) => { size: number; stats(): Promise<unknown[]>; destroy(): Promise<void> })({ workers: 1 });
+  try {
+    t.equal(pool.size, 1, 'one thread');
+    t.notOk(pool instanceof ShardedPool, 'the bundle’s own ShardedPool class');
+    t.same(await pool.stats(), [null], 'a task ran on the thread (stats of a worker that classified nothing)');
+  } finally {
+    await pool.destroy();
+  }
+});
+
 t.test('the code cache: saved after a run, used by the next, replaced when damaged', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
   const cache = `${BUNDLE}.v8cache`;
   const replay = () =>
@@ -63,6 +97,13 @@ t.test('the code cache: saved after a run, used by the next, replaced when damag
   t.equal(third.status, 0, 'a damaged cache: exit 0') || t.comment(third.stderr);
   t.equal(third.stdout, first.stdout, 'a damaged cache: the same records');
   t.ok(statSync(cache).size > 10_000, 'and the damaged cache was replaced');
+  // the pool bundle's cache too
+  const poolCache = `${POOL_BUNDLE}.v8cache`;
+  if (existsSync(POOL_BUNDLE)) {
+    rmSync(poolCache, { force: true });
+    t.equal(replay().stdout, first.stdout, 'no pool cache: the same records');
+    t.ok(existsSync(poolCache) && statSync(poolCache).size > 10_000, 'the run saved the pool bundle’s code cache');
+  }
 });
 
 t.test('the built worker pool hands piscina the worker bundle when fresh, and the module otherwise', { skip: built && existsSync(WORKER_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {

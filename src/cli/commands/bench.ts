@@ -12,7 +12,7 @@ import { benchCluster } from '../../gen/cluster.js';
 import { DEFAULT_TRAFFIC, generateTraffic } from '../../gen/traffic.js';
 import { compile } from '../../policy/compile.js';
 import { buildSnapshot } from '../../policy/snapshot.js';
-import { MAX_WORKERS } from '../../replay/pool-start.js';
+import { MAX_WORKERS } from '../../replay/pool-limits.js';
 import { replay } from '../../replay/engine.js';
 import { COMMON_OPTIONS, parse, type Values } from '../args.js';
 import type { Io } from '../io.js';

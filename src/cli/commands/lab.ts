@@ -14,7 +14,7 @@ import { entryPortText, entryPrefix, identityLabelText } from './compile.js';
 import { COMMON_OPTIONS, SEMANTICS_OPTIONS, describeSemantics, parse, semanticsFrom } from '../args.js';
 import type { Io } from '../io.js';
 import { outputFormat, toJson } from '../output.js';
-import { MAX_WORKERS } from '../../replay/pool-start.js';
+import { MAX_WORKERS } from '../../replay/pool-limits.js';
 
 export const HELP = `Run the lab of "Kubernetes native network security policies by example".
 

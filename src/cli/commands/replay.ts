@@ -7,7 +7,7 @@ import { freshBundle, loadScriptBundle } from '../../core/bundle.js';
 import { UsageError } from '../../core/errors.js';
 import type { CtProfile } from '../../datapath/ct-timeouts.js';
 import type { ReplayOptions } from '../../replay/engine.js';
-import { MAX_WORKERS, startPool } from '../../replay/pool-start.js';
+import { MAX_WORKERS } from '../../replay/pool-limits.js';
 import { COMMON_OPTIONS, LOAD_OPTIONS, SEMANTICS_OPTIONS, choice, parse, semanticsFrom, type Values } from '../args.js';
 import type { Io } from '../io.js';
 import { outputFormat } from '../output.js';
@@ -98,11 +98,31 @@ export function replayOptionsFrom(v: Values): Partial<ReplayOptions> {
  * cache (~12 ms to load instead of ~40 for its ~75 modules, and ~15 ms less with the cache); else the module itself.
  * `saveCache` (bundle only) saves the code compiled during the run, when there was no usable cache.
  */
-export async function loadRun(): Promise<typeof import('./replay-run.js') & { saveCache?: () => void }> {
+export async function loadRun(pool?: PoolStart): Promise<typeof import('./replay-run.js') & { saveCache?: () => void }> {
   const bundle = freshBundle(new URL('./replay-run.bundle.cjs', import.meta.url));
   if (!bundle) return import('./replay-run.js');
-  const b = await loadScriptBundle<typeof import('./replay-run.js')>(bundle);
+  // the replay body imports replay/pool-start (the engine starts a pool when handed none): the one loaded already
+  const poolStart = new URL('../../replay/pool-start.js', import.meta.url).href;
+  const b = await loadScriptBundle<typeof import('./replay-run.js')>(bundle, pool?.bundled ? new Map([[poolStart, pool.module]]) : undefined);
   return { ...b.exports, saveCache: b.saveCache };
+}
+
+/** replay/pool-start, and whether it came from its bundle (and how to save that bundle's code cache) */
+export interface PoolStart {
+  module: typeof import('../../replay/pool-start.js');
+  bundled: boolean;
+  saveCache?: () => void;
+}
+
+/**
+ * replay/pool-start, which imports piscina: from its one-file bundle when fresh (dist/workers/pool-start.bundle.cjs,
+ * piscina inlined, run with V8's code cache: ~4 ms instead of ~15 for piscina's modules one by one), else the module.
+ */
+export async function loadPoolStart(): Promise<PoolStart> {
+  const bundle = freshBundle(new URL('../../workers/pool-start.bundle.cjs', import.meta.url));
+  if (!bundle) return { module: await import('../../replay/pool-start.js'), bundled: false };
+  const b = await loadScriptBundle<typeof import('../../replay/pool-start.js')>(bundle);
+  return { module: b.exports, bundled: true, saveCache: b.saveCache };
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -119,15 +139,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : 'kpf';
   // the worker threads boot on the other core while this one loads the rest of kpf and the manifests: the pool is
   // started before anything else is imported (a worker takes ~120 ms to boot)
-  const pool = startPool(ropts);
+  const poolStart = await loadPoolStart();
+  const pool = poolStart.module.startPool(ropts);
   let run: Awaited<ReturnType<typeof loadRun>>;
   try {
-    run = await loadRun();
+    run = await loadRun(poolStart);
   } catch (e) {
     await pool.destroy();
     throw e;
   }
   const code = await run.runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, io });
   run.saveCache?.();
+  poolStart.saveCache?.();
   return code;
 }
