@@ -4,7 +4,7 @@
  * sources/. The classifier (and its conntrack shard) lives as long as the thread; a new snapshot revision is swapped
  * in between batches.
  */
-import { Classifier, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
+import { Classifier, VerdictBatch, type ClassifierOptions, type PreparedClassifier } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { Conntrack } from '../datapath/conntrack.js';
@@ -90,11 +90,15 @@ let tallyPlain: VerdictTally | undefined;
 /** the columns of a task's records, when the task lists them by index */
 const gathered = new GatheredColumns();
 let snapshot: Snapshot | undefined;
-/** conntrack tables built by a `prepare` task before the first batch, and the options they were built with */
-let prepared: { options: string; ct: Conntrack } | undefined;
+/**
+ * The classifier's parts a `prepare` task built before the first batch (Classifier.prepare: conntrack tables, caches,
+ * the fast path's instance), and the options they were built with
+ */
+let prepared: { options: string; parts: PreparedClassifier } | undefined;
 
 /**
- * A task that builds the conntrack tables (tens of MB) while the main thread is still loading the manifests. With
+ * A task that builds the conntrack tables (tens of MB) and the rest of the classifier but its snapshot
+ * (Classifier.prepare) while the main thread is still loading the manifests. With
  * `regions`, their memory (the fast path's) gets REGIONS batch regions too, and the task returns them
  * (replay/slot-layout.ts): the main thread of a 1-worker replay reads its batches there, and the module classifies
  * them where they are. Null when the tables are not in a WebAssembly memory (KPF_WASM=0, checksums verified).
@@ -113,9 +117,9 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
     if (classifier) classifier.setSnapshot(snapshot);
   }
   if (!classifier) {
-    const ct = prepared && prepared.options === JSON.stringify(task.options.conntrack ?? {}) ? prepared.ct : undefined;
+    const parts = prepared && prepared.options === JSON.stringify(task.options) ? prepared.parts : undefined;
     prepared = undefined;
-    classifier = new Classifier(snapshot, task.options, ct);
+    classifier = new Classifier(snapshot, task.options, parts);
   }
   const c = classifier;
   const out = new VerdictBatch(task.capacity, task.out, task.outByteOffset ?? 0);
@@ -149,11 +153,12 @@ function prepare(task: PrepareTask): SlotRegions | null {
   // no fast path with checksums verified: nothing would classify in place
   const regions = task.regions === true && task.prepare.decode?.verifyChecksums !== true;
   const ct = new Conntrack(task.prepare.conntrack ?? {}, regions ? REGIONS * layout.bytes : 0);
-  prepared = { options: JSON.stringify(task.prepare.conntrack ?? {}), ct };
   const a = ct.arena;
-  if (!regions || a === null) return null;
   const starts: number[] = [];
-  for (let k = 0; k < REGIONS; k++) starts.push(a.alloc(layout.bytes));
+  if (regions && a !== null) for (let k = 0; k < REGIONS; k++) starts.push(a.alloc(layout.bytes));
+  // the rest of the classifier but its snapshot, so that the first batch only attaches that
+  prepared = { options: JSON.stringify(task.prepare), parts: Classifier.prepare(task.prepare, ct) };
+  if (!regions || a === null) return null;
   return { memory: a.buffer, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
 }
 

@@ -277,6 +277,33 @@ t.test('the arena holds the tables and the fast path scratch exactly', async (t)
 
 for (const c of cases) t.test(c.name, (t) => check(t, c));
 
+t.test('a classifier from parts prepared ahead of its snapshot (Classifier.prepare) is the classifier built whole', async (t) => {
+  const snapshot = snapshotOf(bench, false, 1);
+  const frames = (await captureBatches(bench, { packets: 3000, flows: 300, seed: 7 }, 4096))[0]!;
+  const opts: ClassifierOptions = { conntrack: { tcpMax: 4096, anyMax: 1024 }, verdictCacheMax: 1024, fragMax: 64 };
+  const parts = Classifier.prepare(opts);
+  t.ok(parts.core, 'the fast path instance is built ahead');
+  const used = parts.ct.arena!.used;
+  const a = new Classifier(snapshot, opts, parts);
+  t.equal(a.ct, parts.ct, 'its conntrack');
+  t.equal(a.vc, parts.vc, 'its verdict cache');
+  t.equal(a.frags, parts.frags, 'its fragment table');
+  t.equal(a.ct.arena!.used, used, 'no second fast path instance in the arena');
+  const b = new Classifier(snapshot, opts);
+  const va = new VerdictBatch(frames.count);
+  const vb = new VerdictBatch(frames.count);
+  a.classifyBatch(frames.buf, frames.count, frames.offsets, frames.capLens, frames.wireLens, frames.linkTypes, frames.tsSec, frames.tsNsec, va);
+  b.classifyBatch(frames.buf, frames.count, frames.offsets, frames.capLens, frames.wireLens, frames.linkTypes, frames.tsSec, frames.tsNsec, vb);
+  for (const col of RECORD_COLS) t.same([...va[col]], [...vb[col]], col);
+  t.same(a.counters, b.counters, 'the same counters');
+  t.ok(a.fastPathPackets > 0 && a.fastPathPackets === b.fastPathPackets, `${a.fastPathPackets} packets on the fast path, as built whole`);
+  // checksums verified: no fast path, prepared or not
+  const v = { ...opts, decode: { ...defaultDecodeOptions, verifyChecksums: true } };
+  const pv = Classifier.prepare(v);
+  t.equal(pv.core, null, 'verified checksums: no fast path instance');
+  t.equal(new Classifier(snapshot, v, pv).fastPath, new Classifier(snapshot, v).fastPath, 'and the same path as built whole');
+});
+
 /** An Ethernet IPv4 TCP segment */
 const seg = (src: string, dst: string, sport: number, dport: number, flags: number): Uint8Array =>
   ethernet(0x0800, ipv4({ src, dst, proto: 6 }, tcp({ sport, dport, flags })));
