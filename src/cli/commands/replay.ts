@@ -138,7 +138,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const ropts = replayOptionsFrom(v);
   const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : 'kpf';
   // the worker threads boot on the other core while this one loads the rest of kpf and the manifests: the pool is
-  // started before anything else is imported (a worker takes ~120 ms to boot)
+  // started before anything else is imported (a worker takes ~40 ms to boot, and then builds its tables)
   const poolStart = await loadPoolStart();
   const pool = poolStart.module.startPool(ropts);
   let run: Awaited<ReturnType<typeof loadRun>>;
