@@ -237,18 +237,17 @@ export class Classifier {
 
   /**
    * `prepared`: what {@link Classifier.prepare} built ahead with the same `opts` (a worker builds it while it waits for
-   * its first batch), or conntrack tables built ahead with `opts.conntrack`.
+   * its first batch); built here otherwise.
    */
-  constructor(snapshot: Snapshot, opts: ClassifierOptions = {}, prepared?: Conntrack | PreparedClassifier) {
-    const parts = prepared instanceof Conntrack ? null : (prepared ?? null);
+  constructor(snapshot: Snapshot, opts: ClassifierOptions = {}, prepared: PreparedClassifier = Classifier.prepare(opts)) {
     this.snap = snapshot;
-    this.ct = parts?.ct ?? (prepared as Conntrack | undefined) ?? new Conntrack(opts.conntrack ?? {});
-    this.vc = parts?.vc ?? new VerdictCache(opts.verdictCacheMax ?? 65536);
-    this.frags = parts?.frags ?? new FragmentTable({ capacity: opts.fragMax ?? 8192 });
+    this.ct = prepared.ct;
+    this.vc = prepared.vc;
+    this.frags = prepared.frags;
     this.pickup = opts.pickup === 'off' ? 0 : opts.pickup === 'either' ? 2 : 1;
     this.fragTracking = opts.fragTracking ?? true;
     this.decodeOpts = opts.decode ?? defaultDecodeOptions;
-    const core = parts ? parts.core : Classifier.fastCore(this.ct, this.decodeOpts);
+    const core = prepared.core;
     if (core !== null) {
       this.core = core;
       this.coreOut = new VerdictBatch(CHUNK, this.core.outBuffer, this.core.outOffset);
@@ -262,26 +261,21 @@ export class Classifier {
   }
 
   /**
-   * The parts of a classifier that do not depend on the snapshot — conntrack tables, verdict cache, fragment table,
-   * the fast path's module instance over the tables — built ahead for `new Classifier(snapshot, opts, prepared)`
-   * with the same `opts`: a replay's worker builds them while the main thread is still loading the manifests (~2-7 ms
-   * of its first batch otherwise).
+   * The parts of a classifier that do not depend on the snapshot — conntrack tables (`conntrack`: built ahead with
+   * `opts.conntrack`), verdict cache, fragment table, the fast path's module instance over the tables (when they are
+   * in a WebAssembly memory and checksums are not verified) — for `new Classifier(snapshot, opts, prepared)` with the
+   * same `opts`: a replay's worker builds them while the main thread is still loading the manifests (~2-7 ms of its
+   * first batch otherwise).
    */
   static prepare(opts: ClassifierOptions = {}, conntrack?: Conntrack): PreparedClassifier {
     const ct = conntrack ?? new Conntrack(opts.conntrack ?? {});
+    const arena = ct.arena;
     return {
       ct,
       vc: new VerdictCache(opts.verdictCacheMax ?? 65536),
       frags: new FragmentTable({ capacity: opts.fragMax ?? 8192 }),
-      core: Classifier.fastCore(ct, opts.decode ?? defaultDecodeOptions),
+      core: arena !== null && !(opts.decode ?? defaultDecodeOptions).verifyChecksums ? new FastCore(arena, ct.tcp, ct.other, ct.timeouts, ForwardReason.ESTABLISHED, ForwardReason.REPLY) : null,
     };
-  }
-
-  /** The fast path's module instance over `ct`'s tables, when they are in a WebAssembly memory and checksums are not verified. */
-  private static fastCore(ct: Conntrack, decode: DecodeOptions): FastCore | null {
-    const arena = ct.arena;
-    if (arena === null || decode.verifyChecksums) return null;
-    return new FastCore(arena, ct.tcp, ct.other, ct.timeouts, ForwardReason.ESTABLISHED, ForwardReason.REPLY);
   }
 
   /** Zeroed per-rule counters for a snapshot: in the fast path's memory when they fit (it counts into them), else plain. */

@@ -116,7 +116,7 @@ async function check(t: Test, c: Case): Promise<void> {
   const regionBytes = c.inPlace ? slotLayout(c.maxBatch, chunk).bytes : 0;
   const mk = (wasm: boolean): Classifier => {
     const opts = { ...c.opts, conntrack: { ...c.opts.conntrack, wasm } };
-    return new Classifier(s1, opts, wasm && c.inPlace ? new Conntrack(opts.conntrack, regionBytes) : undefined);
+    return new Classifier(s1, opts, wasm && c.inPlace ? Classifier.prepare(opts, new Conntrack(opts.conntrack, regionBytes)) : undefined);
   };
   const W = Array.from({ length: c.shards }, () => mk(true));
   const regions = c.inPlace ? W.map((x) => new Region(x.ct.arena!, c.maxBatch, chunk)) : [];
@@ -584,7 +584,7 @@ t.test('in place: a frame that runs past the batch buffer is read no further tha
   // the buffer ends 30 bytes into the second frame, which claims its whole length
   const cut = offsets[1]! + 30;
   const layout = slotLayout(n, buf.length);
-  const w = new Classifier(open, {}, new Conntrack({}, layout.bytes));
+  const w = new Classifier(open, {}, Classifier.prepare({}, new Conntrack({}, layout.bytes)));
   const region = new Region(w.ct.arena!, n, buf.length);
   // the whole second frame lies in the module memory beyond the buffer's end: a read past the end would find it
   region.buf.set(buf);
