@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Bundles two module graphs into one file each, with the list of its inputs beside it (<bundle>.inputs.json), so that
+ * Bundles three module graphs into one file each, with the list of its inputs beside it (<bundle>.inputs.json), so that
  * core/bundle.ts can tell a bundle older than any of them (a later plain `tsc`) and not use it. Run after `tsc`
  * (npm run build / npm ci).
  *
@@ -15,10 +15,12 @@
  *      static imports: errors, whose classes the CLI tests with instanceof; the worker pool the command started);
  *    - modules that find files next to themselves (`new URL('…', import.meta.url)`: the worker scripts, the lab);
  *    - packages (node_modules).
- * 2. The replay's worker (dist/workers/verdict.worker.js and its imports) into dist/workers/verdict.worker.bundle.js:
- *    workers/pool.ts hands it to piscina. A worker thread loads nothing else of kpf, so everything is inlined but
- *    packages, and a module that finds files next to itself only when it sits as deep under dist/ as the bundle (its
- *    relative URLs then resolve alike: datapath/wasm-core's `../../dist/wasm/fast4.wasm`); any other stays external.
+ * 2. The replay's worker (dist/workers/verdict.worker.js and its imports) into dist/workers/verdict.worker.bundle.cjs,
+ *    in the CommonJS shape too: workers/pool.ts hands piscina workers/verdict.thread.js, which runs it with V8's code
+ *    cache. A worker thread loads nothing else of kpf, so everything is inlined but packages, and a module that finds
+ *    files next to itself only when it sits as deep under dist/ as the bundle (its relative URLs then resolve alike:
+ *    datapath/wasm-core's `../../dist/wasm/fast4.wasm`); any other stays external.
+ * 3. replay/pool-start with the worker pool and piscina inlined (see 4. below).
  * Without esbuild (an install without dev dependencies) this script does nothing and kpf loads the modules.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,17 +108,19 @@ const script = await esbuild.build({
 // its inputs, so that the command can tell a bundle older than any of them (a later plain `tsc`) and not use it; and
 // the relative imports it keeps external
 writeInputs(outfile, script);
-const externals = [...new Set(Object.values(script.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && i.path.startsWith('.')).map((i) => i.path)))];
-writeFileSync(outfile.replace(/\.cjs$/, '.externals.json'), JSON.stringify(externals) + '\n');
+writeExternals(outfile, script);
 
-// 3. the worker's bundle
+// 3. the worker's bundle, in the CommonJS shape too: workers/verdict.thread.js runs it with V8's code cache
 const workerEntry = join(dist, 'workers/verdict.worker.js');
-const workerOut = join(dist, 'workers/verdict.worker.bundle.js');
+const workerOut = join(dist, 'workers/verdict.worker.bundle.cjs');
 const depth = (dir) => relative(dist, dir).split(sep).length;
-const worker = await esbuild.build(
-  bundleOf(workerEntry, workerOut, 'esm', (file) => locationRelative(file) && depth(dirname(file)) !== depth(dirname(workerOut))),
-);
+const worker = await esbuild.build({
+  ...bundleOf(workerEntry, workerOut, 'cjs', (file) => locationRelative(file) && depth(dirname(file)) !== depth(dirname(workerOut))),
+  define: { 'import.meta.url': '__kpfUrl' },
+});
 writeInputs(workerOut, worker);
+writeExternals(workerOut, worker);
+rmSync(join(dist, 'workers/verdict.worker.bundle.js'), { force: true }); // (the ES-module bundle of earlier builds)
 
 // 4. replay/pool-start with the worker pool and piscina inlined, in the CommonJS shape, beside workers/pool.js (whose
 // relative URLs then resolve alike): `kpf replay` loads it first (cli/commands/replay.ts loadPoolStart), to start the
@@ -154,8 +158,7 @@ if (piscinaPatched !== 1) {
   process.stdout.write(`bundle: piscina's thread script path was not found in its code: no ${relative(root, poolOut)}\n`);
 } else {
   writeInputs(poolOut, pool);
-  const poolExternals = [...new Set(Object.values(pool.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && i.path.startsWith('.')).map((i) => i.path)))];
-  writeFileSync(poolOut.replace(/\.cjs$/, '.externals.json'), JSON.stringify(poolExternals) + '\n');
+  writeExternals(poolOut, pool);
 }
 
 function writeInputs(bundle, built) {
@@ -163,4 +166,10 @@ function writeInputs(bundle, built) {
   const inputs = Object.keys(built.metafile.inputs).map((p) => relative(dir, resolve(root, p)).split(sep).join('/'));
   writeFileSync(bundle.replace(/\.c?js$/, '.inputs.json'), JSON.stringify(inputs) + '\n');
   process.stdout.write(`bundle: ${relative(root, bundle)} (${inputs.length} modules)\n`);
+}
+
+/** The relative imports a CommonJS-shaped bundle keeps external, beside it (<bundle>.externals.json: core/bundle.ts) */
+function writeExternals(bundle, built) {
+  const externals = [...new Set(Object.values(built.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && i.path.startsWith('.')).map((i) => i.path)))];
+  writeFileSync(bundle.replace(/\.cjs$/, '.externals.json'), JSON.stringify(externals) + '\n');
 }

@@ -7,6 +7,7 @@ import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { threadId } from 'node:worker_threads';
 
 /**
  * `bundle` (a file URL) when it is fresh: it exists, `KPF_NO_BUNDLE` is not `1`, and every input listed beside it
@@ -71,7 +72,8 @@ export async function loadScriptBundle<T>(bundle: URL, loaded?: ReadonlyMap<stri
     saveCache(): void {
       if (!stale) return;
       try {
-        const tmp = `${cacheFile}.${process.pid}`;
+        // (the replay's worker threads save theirs too, each under a name of its own, the last rename winning)
+        const tmp = `${cacheFile}.${process.pid}.${threadId}`;
         writeFileSync(tmp, script.createCachedData());
         renameSync(tmp, cacheFile);
       } catch {

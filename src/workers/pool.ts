@@ -12,13 +12,16 @@ import type { PrepareTask, VerdictTask, VerdictTaskResult, WorkerStats } from '.
 import type { SlotRegions } from '../replay/slot-layout.js';
 
 /**
- * The worker module beside this one: .ts when running from source (tests); from dist/, its one-file bundle when fresh
- * (core/bundle.ts: a thread then loads 1 module instead of ~40, ~10-30 ms less of its boot), else the .js.
+ * The thread script: the worker module beside this one, .ts when running from source (tests); from dist/, when its
+ * one-file bundle is fresh, `verdict.thread.js`, which runs that bundle with V8's code cache (core/bundle.ts: a thread
+ * then loads 3 modules instead of ~40, ~10-30 ms less of its boot, and compiles nothing a replay before it compiled),
+ * else the worker module's .js.
  */
 export function workerFile(): string {
   const self = fileURLToPath(import.meta.url);
   if (self.endsWith('.ts')) return fileURLToPath(new URL('./verdict.worker.ts', import.meta.url));
-  return fileURLToPath(freshBundle(new URL('./verdict.worker.bundle.js', import.meta.url)) ?? new URL('./verdict.worker.js', import.meta.url));
+  const bundle = freshBundle(new URL('./verdict.worker.bundle.cjs', import.meta.url));
+  return fileURLToPath(new URL(bundle ? './verdict.thread.js' : './verdict.worker.js', import.meta.url));
 }
 
 export interface PoolOptions {

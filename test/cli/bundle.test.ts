@@ -1,14 +1,15 @@
 /**
  * The bundles (scripts/bundle.mjs) that `kpf replay` loads from a built checkout: the worker pool with piscina
  * (dist/workers/pool-start.bundle.cjs) and the replay body (dist/cli/commands/replay-run.bundle.cjs), both run with
- * V8's code cache, and the worker (dist/workers/verdict.worker.bundle.js). Each is used when fresh, not when any module it was built from is newer,
- * and the CLI gives the same output with them as without them (KPF_NO_BUNDLE=1), with a code cache, without one and
- * with a damaged one. The other tests run the TypeScript sources, which have no bundles, so this is the test of what
+ * V8's code cache, and the worker (dist/workers/verdict.worker.bundle.cjs, run with its code cache by the thread script
+ * dist/workers/verdict.thread.js). Each is used when fresh, not when any module it was built from is newer, and the
+ * CLI gives the same output with them as without them (KPF_NO_BUNDLE=1), with a code cache, without one and with a
+ * damaged one. The other tests run the TypeScript sources, which have no bundles, so this is the test of what
  * `npx kpf replay` runs.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,7 +17,8 @@ const CMD = `${ROOT}dist/cli/commands/`;
 const BUNDLE = `${CMD}replay-run.bundle.cjs`;
 const built = existsSync(BUNDLE) && existsSync(`${CMD}replay.js`);
 const WORKERS = `${ROOT}dist/workers/`;
-const WORKER_BUNDLE = `${WORKERS}verdict.worker.bundle.js`;
+const WORKER_BUNDLE = `${WORKERS}verdict.worker.bundle.cjs`;
+const THREAD = `${WORKERS}verdict.thread.js`;
 const POOL_BUNDLE = `${WORKERS}pool-start.bundle.cjs`;
 
 t.test('the built replay command loads its bundle when fresh, and the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
@@ -104,11 +106,33 @@ t.test('the code cache: saved after a run, used by the next, replaced when damag
     t.equal(replay().stdout, first.stdout, 'no pool cache: the same records');
     t.ok(existsSync(poolCache) && statSync(poolCache).size > 10_000, 'the run saved the pool bundle’s code cache');
   }
+  // and the worker's, saved by the thread after the replay's last task, with the functions the replay compiled: the
+  // general path's among them (the lab's capture has packets only it classifies)
+  const workerCache = `${WORKER_BUNDLE}.v8cache`;
+  rmSync(workerCache, { force: true });
+  t.equal(replay().stdout, first.stdout, 'no worker cache: the same records');
+  t.ok(existsSync(workerCache) && statSync(workerCache).size > 50_000, `the worker thread saved its bundle’s code cache (${existsSync(workerCache) ? statSync(workerCache).size : 0} bytes)`);
+  const workerSaved = statSync(workerCache).mtimeMs;
+  t.equal(replay().stdout, first.stdout, 'with the worker cache: the same records');
+  t.equal(statSync(workerCache).mtimeMs, workerSaved, 'a worker cache V8 accepted is not rewritten');
+  writeFileSync(workerCache, Buffer.alloc(4096, 7));
+  t.equal(replay().stdout, first.stdout, 'a damaged worker cache: the same records');
+  t.ok(statSync(workerCache).size > 50_000, 'and the damaged worker cache was replaced');
+  // with two workers both threads save theirs (under names of their own), and the output is the same
+  rmSync(workerCache, { force: true });
+  const two = spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', `${ROOT}captures/lab.pcap`, '-o', 'json', '--workers', '2'], { encoding: 'utf8' });
+  t.equal(two.stdout, first.stdout, '2 workers, no worker cache: the same records');
+  t.ok(existsSync(workerCache) && statSync(workerCache).size > 50_000, '2 workers: the cache was saved');
+  t.same(
+    readdirSync(WORKERS).filter((f) => f.includes('.v8cache.')),
+    [],
+    'no temporary cache file left behind',
+  );
 });
 
-t.test('the built worker pool hands piscina the worker bundle when fresh, and the module otherwise', { skip: built && existsSync(WORKER_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+t.test('the built worker pool hands piscina the thread script of the worker bundle when fresh, and the module otherwise', { skip: built && existsSync(WORKER_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {
   const pool = (await import(`${WORKERS}pool.js`)) as { workerFile(): string };
-  t.equal(pool.workerFile(), WORKER_BUNDLE, 'fresh bundle: used');
+  t.equal(pool.workerFile(), THREAD, 'fresh bundle: its thread script');
   process.env['KPF_NO_BUNDLE'] = '1';
   try {
     t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'KPF_NO_BUNDLE=1: the module');
@@ -126,7 +150,7 @@ t.test('the built worker pool hands piscina the worker bundle when fresh, and th
   } finally {
     utimesSync(input, st.atime, st.mtime);
   }
-  t.equal(pool.workerFile(), WORKER_BUNDLE, 'fresh again');
+  t.equal(pool.workerFile(), THREAD, 'fresh again');
 });
 
 t.test('kpf replay gives the same output with and without the bundle', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
