@@ -395,30 +395,36 @@ export function compile(cluster: Cluster, options: Partial<CompileOptions> = {})
   // ---- 6. rule rows and policy map entries ----
   const rows: RuleRow[] = [];
   const entries: MapEntry[] = [];
-  const entryIndex = new Map<string, number>();
-  const perEndpointCount = new Map<number, number>();
+  // each endpoint's entries by key: (direction, peer, protocol, port block) as one number, the block as its place in
+  // a binary tree of the port space (1 << prefixLen | port >> (16 - prefixLen): 17 bits), 51 bits in all, as every
+  // identity is below 2^25 (cluster identities below 2^24, local ones from it, as in Cilium). A string key for every
+  // entry made this loop a third of the compile of the peers' 3,000 rows (~16 → ~9 ms, cold), which a replay runs
+  // before its first packet.
+  const entryIndex = new Map<number, Map<number, number>>();
   const addEntry = (ep: Endpoint, dir: Dir, peer: number, proto: number, prefixLen: number, port: number, row: number) => {
-    const key = `${ep.id}/${dir}/${peer}/${proto}/${prefixLen}/${port}`;
-    const idx = entryIndex.get(key);
+    let own = entryIndex.get(ep.id);
+    if (own === undefined) entryIndex.set(ep.id, (own = new Map()));
+    if (peer >= 2 ** 25) throw new KpfError('KPF_ERR_INTERNAL', `identity ${peer} is outside the identity space`);
+    const key = ((dir * 2 ** 25 + peer) * 256 + proto) * 2 ** 17 + ((1 << prefixLen) | (port >>> (16 - prefixLen)));
+    const idx = own.get(key);
     if (idx !== undefined) {
       entries[idx]!.rows.push(row);
       return;
     }
-    const n = (perEndpointCount.get(ep.id) ?? 0) + 1;
-    if (n > opts.policyMapMax) {
+    if (own.size >= opts.policyMapMax) {
       throw new KpfError(
         'KPF_ERR_POLICY_MAP_FULL',
         `policy map of ${ep.key} would need more than ${opts.policyMapMax} entries (--policy-map-max); the revision is rejected`,
       );
     }
-    perEndpointCount.set(ep.id, n);
-    entryIndex.set(key, entries.length);
+    own.set(key, entries.length);
     entries.push({ endpoint: ep.id, dir, peer, proto, prefixLen, port, rows: [row] });
   };
   const addRow = (ep: Endpoint, dir: Dir, peer: number, proto: number, lo: number, hi: number, policy: number, rule: number) => {
     const r = rows.length;
     rows.push({ dir, endpoint: ep.id, peer, proto, portLo: lo, portHi: hi, policy, rule });
     if (proto === PROTO_ANY) addEntry(ep, dir, peer, PROTO_ANY, 0, 0, r);
+    else if (lo === hi) addEntry(ep, dir, peer, proto, 16, lo, r);
     else for (const b of portBlocks(lo, hi)) addEntry(ep, dir, peer, proto, b.prefixLen, b.port, r);
   };
 
@@ -529,7 +535,7 @@ export function compile(cluster: Cluster, options: Partial<CompileOptions> = {})
     }
   }
 
-  const maxEntries = Math.max(0, ...perEndpointCount.values());
+  const maxEntries = Math.max(0, ...[...entryIndex.values()].map((m) => m.size));
   return {
     revision: opts.revision,
     semantics: sem,
