@@ -791,6 +791,11 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
   let lastPorts: u32 = 0;
   let lastFp: u32 = 0;
   let lastRef: u32 = 0;
+  // the memo slot of the previous packet when it was a memoized drop (lastRef 0) of class lastCls, else 0: a run of
+  // dropped packets of one flow needs neither the conntrack probe (nothing was created since: it finds nothing again)
+  // nor the memo's lookup (nothing was memoized since: the slot still holds the key)
+  let lastDrop: usize = 0;
+  let lastCls: u32 = 0;
   for (; i < end; i++) {
     const ii = <usize>i;
     if (shard >= 0 && <i32>load<u8>(inShard + ii) != shard) continue;
@@ -815,6 +820,14 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     // ---- CtTable.find
     let h: u32 = 0;
     let r1: u32 = 0;
+    if (lastDrop != 0 && fp == lastFp && src == lastSrc && dst == lastDst && ports == lastPorts) {
+      const cls: u32 = proto == 6 ? ((tcpFlags & SYN_ACK) == SYN ? 0 : 1) : 2;
+      if (cls == lastCls) {
+        memoDrop(i, lastDrop, proto == 6, cls, true);
+        continue;
+      }
+    }
+    lastDrop = 0;
     if (lastRef != 0 && fp == lastFp) {
       if (src == lastSrc && dst == lastDst && ports == lastPorts) r1 = lastRef;
       else if (src == lastDst && dst == lastSrc && ports == rotl<u32>(lastPorts, 16)) {
@@ -846,7 +859,11 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
         if (m == 0) return i;
       }
       const v = load<u8>(m, M_VERDICT);
-      if (v == VERDICT_DROPPED) memoDrop(i, m, tcp, cls, fromMemo);
+      if (v == VERDICT_DROPPED) {
+        memoDrop(i, m, tcp, cls, fromMemo);
+        lastDrop = m;
+        lastCls = cls;
+      }
       else if (v != VERDICT_FORWARDED || cls == 1 || !memoCreate(i, m, d, h, fp, src, dst, ports, tcp, tot, fromMemo)) return i;
       // a created entry's original record holds this tuple
       else lastRef = (load<u32>(st + S_LAST_ENTRY) << 2) + 1;

@@ -378,9 +378,9 @@ t.test('decision memo, drops: by source, destination, port and class, replaced b
     for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `batch ${bi}: ${col}`);
     memoAfter.push(w.dropMemoHits);
   }
-  // batch 0: ACK (decided by the module, memoized as mid-flow), ACK and PSH+ACK (memo), SYN (decided: another class,
-  // another key), SYN (memo), ACK (memo: the SYN did not replace it), ACK from another source port (memo: the key has
-  // no source port), ACK (memo)
+  // batch 0: ACK (decided by the module, memoized as mid-flow), ACK and PSH+ACK (memo: the slot of the drop before,
+  // reused without a lookup), SYN (decided: another class, another key), SYN (memo, the slot before), ACK (memo: the SYN
+  // did not replace it), ACK from another source port (memo: the key has no source port), ACK (memo)
   t.equal(memoAfter[0], 6, 'memo hits in the first snapshot');
   t.equal(w.decidedInWasm, 2, 'and two decisions by the module');
   t.equal(memoAfter[1], 6, 'none after the snapshot changed: the first packet is decided again (and allowed)');
