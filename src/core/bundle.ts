@@ -45,13 +45,31 @@ export interface ScriptBundle<T> {
  * to `require`. `import.meta.url` in the bundle is the bundle's URL.
  */
 export async function loadScriptBundle<T>(bundle: URL, loaded?: ReadonlyMap<string, unknown>): Promise<ScriptBundle<T>> {
-  const file = fileURLToPath(bundle);
-  const externals = JSON.parse(readFileSync(new URL(bundle.href.replace(/\.cjs$/, '.externals.json')), 'utf8')) as string[];
   const modules = new Map<string, unknown>();
-  for (const e of externals) {
+  for (const e of externalsOf(bundle)) {
     const url = new URL(e, bundle).href;
     modules.set(e, loaded?.has(url) ? loaded.get(url) : await import(url));
   }
+  return runScriptBundle(bundle, modules);
+}
+
+/**
+ * {@link loadScriptBundle} of a bundle that keeps no module of kpf out of it (the worker's), synchronously: a module
+ * that calls it needs no top-level await. (piscina loads a thread script with `require` first, which Node 20 can do
+ * for an ES module without top-level await; one with it was loaded twice, the second time by `import`.)
+ */
+export function loadScriptBundleSync<T>(bundle: URL): ScriptBundle<T> {
+  const externals = externalsOf(bundle);
+  if (externals.length > 0) throw new Error(`${fileURLToPath(bundle)} imports modules kept out of it (${externals.join(', ')}): load it with loadScriptBundle`);
+  return runScriptBundle(bundle, new Map());
+}
+
+function externalsOf(bundle: URL): string[] {
+  return JSON.parse(readFileSync(new URL(bundle.href.replace(/\.cjs$/, '.externals.json')), 'utf8')) as string[];
+}
+
+function runScriptBundle<T>(bundle: URL, modules: ReadonlyMap<string, unknown>): ScriptBundle<T> {
+  const file = fileURLToPath(bundle);
   const req = createRequire(bundle);
   const cacheFile = `${file}.v8cache`;
   let cached: Buffer | undefined;
