@@ -151,6 +151,10 @@ t.test('the built worker pool hands piscina the thread script of the worker bund
     utimesSync(input, st.atime, st.mtime);
   }
   t.equal(pool.workerFile(), THREAD, 'fresh again');
+  // the thread script loads the bundle synchronously, which only a bundle that keeps no module of kpf out can be
+  const { loadScriptBundleSync } = (await import(`${ROOT}dist/core/bundle.js`)) as { loadScriptBundleSync(u: URL): { exports: { default: unknown } } };
+  t.type(loadScriptBundleSync(new URL(`file://${WORKER_BUNDLE}`)).exports.default, 'function', 'the worker bundle, synchronously: its task function');
+  t.throws(() => loadScriptBundleSync(new URL(`file://${BUNDLE}`)), /imports modules kept out of it/, 'the replay body keeps modules out: refused');
 });
 
 t.test('kpf replay gives the same output with and without the bundle', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
