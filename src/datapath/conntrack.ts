@@ -418,6 +418,8 @@ export class CtTable {
   clashes = 0;
   /** doublings of the index */
   indexGrowths = 0;
+  /** set by the WebAssembly fast path over this table (wasm-core.ts FastTable): the index then grows there */
+  indexRebuilder: ((slots: number) => void) | null = null;
   /** evictions by {@link CtEvict} reason */
   readonly evictions = new Float64Array(3);
 
@@ -654,6 +656,13 @@ export class CtTable {
     let size = old;
     while (size < need && 2 * size <= this.idx.length / 2) size *= 2;
     if (size === old) return;
+    this.indexGrowths++;
+    if (this.indexRebuilder !== null) {
+      // in the module: every live entry's records placed again from the hashes it keeps (src/wasm/fast4.ts)
+      this.idxMask = size - 1;
+      this.indexRebuilder(size);
+      return;
+    }
     const idx = this.idx;
     const prev = idx.slice(0, 2 * old);
     idx.fill(0, 0, 2 * old);
@@ -661,7 +670,6 @@ export class CtTable {
     this.idxMask = size - 1;
     this.meta[M_MASK] = size - 1;
     for (let j = 0; j < old; j++) if (prev[2 * j] !== 0) this.idxPlace(prev[2 * j + 1]!, prev[2 * j]!);
-    this.indexGrowths++;
   }
 
   private idxRemove(h: number, ref: number): void {
@@ -1062,6 +1070,9 @@ export class CtTable {
     if (m[M_FREE_TOP] === 0 && m[M_FRESH] === this.capacity) this.evictOne();
     // freed entries first (last freed, first reused), then never-used ones in order
     const e = m[M_FREE_TOP]! > 0 ? this.free[--m[M_FREE_TOP]!]! : m[M_FRESH]!++;
+    // room in the index for its records, while the entry is not yet in use: an index rebuilt from the live entries
+    // (the fast path's growIndex) must not hold them before they are inserted below
+    this.reserveIndex(isNat ? 4 : 2);
     // 3. fill
     const t = this.tup;
     const o = e * STRIDE;
@@ -1125,7 +1136,6 @@ export class CtTable {
     this.recHash[rh + 1] = hR;
     this.recHash[rh + 2] = hX;
     this.recHash[rh + 3] = hU;
-    this.reserveIndex(isNat ? 4 : 2);
     this.idxInsert(hO, (e << 2) | K_ORIG);
     this.idxInsert(hR, (e << 2) | K_REPLY);
     if (isNat) {

@@ -242,6 +242,11 @@ export interface FastTable {
     capacity: number;
     nRules: number;
   };
+  /**
+   * How the table's index grows to a number of slots, when the module does it (set by the FastCore over the table:
+   * src/wasm/fast4.ts rebuildIndex); unset, the table rehashes its slots itself.
+   */
+  indexRebuilder: ((slots: number) => void) | null;
 }
 
 /** Counters the module kept since the last {@link FastCore.takeCounters}. */
@@ -371,6 +376,7 @@ export class FastCore {
       shardChunk(n: number, rangeStart: number, workers: number, vips: number): void;
       prefill(n: number): void;
       setInput(offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number): void;
+      rebuildIndex(d: number, slots: number): void;
     };
     x.setLayout(
       desc.byteOffset,
@@ -394,6 +400,8 @@ export class FastCore {
       this.drops.byteOffset,
       this.snapDesc.byteOffset,
     );
+    // the tables' indexes grow in the module (any instance over this memory will do)
+    for (const [t, tab] of [tcp, other].entries()) tab.indexRebuilder = (slots: number) => x.rebuildIndex(desc.byteOffset + t * 128, slots);
     this.run = x.run;
     this.shardChunk = x.shardChunk;
     this.prefill = x.prefill;

@@ -379,6 +379,40 @@ function probe(d: usize, h: u32, fp: u32, src: u32, dst: u32, ports: u32): u32 {
 }
 
 /**
+ * CtTable.growIndex of table d to `slots` slots (a power of two, within the room the index has): the index is
+ * zeroed and every record of every live entry placed again from the hashes the entry keeps (its original and reply
+ * tuples, and with NAT the translated and untranslated ones), in entry order. The same records as a rehash of the old
+ * slots, in other places of the same probe sequences: lookups find what they found. The TypeScript loop that
+ * re-placed the old slots ran cold (a table grows a handful of times a replay), ~28 ns a record, ~7 ms of the peers'
+ * replay; this is a pass over the entries' arrays in order and the index's writes. Writing the zeros first maps the
+ * new pages by a write (see wasm-core.ts prefaultPages).
+ */
+export function rebuildIndex(d: usize, slots: u32): void {
+  const idx: usize = <usize>load<u32>(d + D_IDX);
+  const meta: usize = <usize>load<u32>(d + D_META);
+  const used: usize = <usize>load<u32>(d + D_USED);
+  const flags: usize = <usize>load<u32>(d + D_FLAGS);
+  const rechash: usize = <usize>load<u32>(d + D_RECHASH);
+  const mask = slots - 1;
+  memory.fill(idx, 0, <usize>slots << 3);
+  store<u32>(meta + MT_MASK, mask);
+  const fresh = load<u32>(meta + MT_FRESH);
+  for (let e: u32 = 0; e < fresh; e++) {
+    const ee = <usize>e;
+    if (load<u8>(used + ee) == 0) continue;
+    const kinds: u32 = (<u32>load<u8>(flags + ee) & F_NAT) != 0 ? 4 : 2;
+    for (let k: u32 = 0; k < kinds; k++) {
+      const h = load<u32>(rechash + (ee << 4) + (<usize>k << 2));
+      let j = h & mask;
+      while (load<u32>(idx + (<usize>j << 3)) != 0) j = (j + 1) & mask;
+      const slot: usize = idx + (<usize>j << 3);
+      store<u32>(slot, ((e << 2) | k) + 1);
+      store<u32>(slot, h, 4);
+    }
+  }
+}
+
+/**
  * The decision memo: a direct-mapped table of the general path's decisions for the first packet of IPv4 TCP/UDP
  * connections (Classifier.classifyDecoded) — policy drops, and new connections allowed without NAT. A decision
  * depends only on the source, the destination, the protocol and destination port, on whether the packet could open a

@@ -2,6 +2,7 @@ import t from 'tap';
 import { Conntrack, CtResult, CtInvalid, CtDir, CtNat, CtFlag, CtTable, SctpState, UdpState, IcmpState } from '../../src/datapath/conntrack.js';
 import { ctTimeoutsWith } from '../../src/datapath/ct-timeouts.js';
 import { FlowKey } from '../../src/core/flow-key.js';
+import { FastCore } from '../../src/datapath/wasm-core.js';
 import { F, ICMP, ICMPV6, S, SCTP, UDP, key, tcp, words } from './helpers.js';
 
 const A = '10.0.0.1';
@@ -379,6 +380,62 @@ t.test('the index grows with its records: every tuple still found, load <= 0.5, 
   }
   t.equal(ct.tcp.entries, 3000);
   t.ok(4 * 3000 <= ct.tcp.indexSize / 2 && ct.tcp.indexSize <= CtTable.indexSlots(3000), `3000 NAT entries: ${ct.tcp.indexSize} slots`);
+});
+
+t.test('the index grown by the module holds exactly the records of the live entries, as the TypeScript rehash does', async (t) => {
+  // the same creates and deletes on three tables: plain arrays, in a WebAssembly memory, and in one with the fast path
+  // over it (its index grows in the module: src/wasm/fast4.ts rebuildIndex)
+  const mk = (wasm: boolean) => new Conntrack({ tcpMax: 40_000, anyMax: 64, wasm });
+  const plain = mk(false);
+  const arena = mk(true);
+  const module = mk(true);
+  new FastCore(module.arena!, module.tcp, module.other, module.timeouts, 1, 2);
+  t.type(module.tcp.indexRebuilder, 'function', 'the fast path grows the index of the table under it');
+  t.equal(arena.tcp.indexRebuilder, null, 'a table with no fast path over it rehashes itself');
+  const nat = new CtNat();
+  const [b0, b1, b2, b3] = words('10.244.2.9');
+  nat.setDnat(b0, b1, b2, b3, 8080);
+  const k = new FlowKey();
+  const key4 = (i: number, flags: number): FlowKey => {
+    tcp('10.244.1.5', 1024 + (i % 60_000), i % 7 === 0 ? '10.96.0.10' : B, 80, flags, k);
+    k.src3 = (k.src3 + i) >>> 0;
+    return k;
+  };
+  const slots: number[][] = [[], [], []];
+  const tables = [plain, arena, module];
+  let live = 0;
+  for (let i = 0; i < 20_000; i++) {
+    for (const [j, ct] of tables.entries()) slots[j]!.push(ct.create(key4(i, F.SYN), T0, 1, 1, 0, 0, i % 7 === 0 ? nat : undefined));
+    live++;
+    // every third connection closes a little later: its entry goes back to the free list and is reused
+    if (i % 3 === 2) {
+      for (const [j, ct] of tables.entries()) ct.delete(slots[j]![i - 1]!);
+      live--;
+    }
+  }
+  t.same(slots[2], slots[0], 'the same entries as the plain table');
+  t.same(slots[1], slots[0], 'and as the table in a WebAssembly memory');
+  t.equal(module.tcp.entries, live);
+  t.equal(module.tcp.indexGrowths, plain.tcp.indexGrowths, `the same growths (${plain.tcp.indexGrowths})`);
+  t.equal(module.tcp.indexSize, plain.tcp.indexSize, `to the same size (${plain.tcp.indexSize} slots)`);
+  // the index's records: (reference + 1, hash) pairs, in any order, exactly those of the plain table
+  const records = (tab: CtTable): string[] => {
+    const idx = tab.wasmLayout.idx;
+    const out: string[] = [];
+    for (let i = 0; i < tab.indexSize; i++) if (idx[2 * i] !== 0) out.push(`${idx[2 * i]}:${idx[2 * i + 1]}`);
+    return out.sort();
+  };
+  const want = records(plain.tcp);
+  let expected = 0;
+  for (let i = 0; i < 20_000; i++) if (!(i % 3 === 1 && i < 19_999)) expected += i % 7 === 0 ? 4 : 2;
+  t.equal(want.length, expected, `${expected} records: 2 a live entry, 4 with NAT`);
+  t.same(records(module.tcp), want, 'the module’s index holds exactly the plain table’s records');
+  let found = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const r = [0, 1, 2].map((j) => [tables[j]!.lookup(key4(i, F.ACK), T0), tables[j]!.slot]);
+    if (JSON.stringify(r[2]) === JSON.stringify(r[0])) found++;
+  }
+  t.equal(found, 20_000, 'every tuple, live or deleted, looks up alike');
 });
 
 t.test('options and validation', async (t) => {
