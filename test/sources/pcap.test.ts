@@ -278,3 +278,41 @@ t.test('the plain-record loop delivers what the general loop does, anomalies and
     { numRuns: 300, seed: 20261126 },
   );
 });
+
+t.test('a capture file path: a regular file and a FIFO read alike (the FIFO asynchronously, its writer in this process)', { timeout: 30_000 }, async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync, createWriteStream } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'kpf-source-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const many = Array.from({ length: 3000 }, (_, i) => ({ data: frames[i % 4]!, sec: 1700000000 + i }));
+  const file = B.pcapFile(many);
+  const plain = join(dir, 'capture.pcap');
+  writeFileSync(plain, file);
+  const a = await readAll(plain, { maxBatch: 100 });
+  t.equal(a.err, null);
+  t.equal(a.recs.length, 3000, 'the regular file: every record');
+  const fifo = join(dir, 'capture.fifo');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) {
+    t.skip('mkfifo is not available');
+    return;
+  }
+  // the writer hands the capture over in pieces, a timer apart: a synchronous read of the FIFO would hold this
+  // thread's event loop, and with it the writer, for ever
+  const w = createWriteStream(fifo);
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < file.length; i += 4096) pieces.push(Buffer.from(file.subarray(i, i + 4096)));
+  const write = (i: number): void => {
+    if (i === pieces.length) {
+      w.end();
+      return;
+    }
+    w.write(pieces[i]!, () => setTimeout(() => write(i + 1), 2));
+  };
+  w.once('open', () => write(0));
+  const b = await readAll(fifo, { maxBatch: 100 });
+  t.equal(b.err, null);
+  t.equal(b.recs.length, 3000, 'the FIFO: every record');
+  t.same(b.recs.map((r) => r.sec), a.recs.map((r) => r.sec), 'the same records');
+});
