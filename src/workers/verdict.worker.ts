@@ -158,6 +158,8 @@ function prepare(task: PrepareTask): SlotRegions | null {
   if (regions && a !== null) for (let k = 0; k < REGIONS; k++) starts.push(a.alloc(layout.bytes));
   // the rest of the classifier but its snapshot, so that the first batch only attaches that
   prepared = { options: JSON.stringify(task.prepare), parts: Classifier.prepare(task.prepare, ct) };
+  // the fast path's main loop compiled by V8's optimizing compiler while the main thread loads the manifests
+  prepared.parts.core?.warmUp();
   if (!regions || a === null) return null;
   return { memory: a.buffer, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
 }
