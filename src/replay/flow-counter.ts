@@ -36,16 +36,20 @@ export class FlowCounter {
   }
 
   private put(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number, c: number): void {
+    // the words an IPv4 key has first (the kind, the addresses' last words, the port); the other six, zero for IPv4,
+    // only when one is not: a third of the rounds for the common key
     let h = mixI(0x6b706664, k0);
-    h = mixI(h, k1);
-    h = mixI(h, k2);
-    h = mixI(h, k3);
     h = mixI(h, k4);
-    h = mixI(h, k5);
-    h = mixI(h, k6);
-    h = mixI(h, k7);
     h = mixI(h, k8);
     h = mixI(h, k9);
+    if ((k1 | k2 | k3 | k5 | k6 | k7) !== 0) {
+      h = mixI(h, k1);
+      h = mixI(h, k2);
+      h = mixI(h, k3);
+      h = mixI(h, k5);
+      h = mixI(h, k6);
+      h = mixI(h, k7);
+    }
     h = fmixI(h);
     const keys = this.keys;
     let i = h & this.mask;

@@ -16,6 +16,8 @@ t.test('counts like a Map of string keys, across many doublings', async (t) => {
   for (let i = 0; i < 60_000; i++) {
     // few distinct values per word, so keys repeat and differ in any one word; negative int32 words too
     const k = Array.from({ length: 10 }, (_, j) => (j === 0 ? 0x406 : (rng.below(7) - 3) * 0x3fffffff) | 0);
+    // every other key in the shape of an IPv4 one (words 1-3 and 5-7 zero), which the hash takes a shorter way
+    if (i % 2 === 0) for (const j of [1, 2, 3, 5, 6, 7]) k[j] = 0;
     c.add(k[0]!, k[1]!, k[2]!, k[3]!, k[4]!, k[5]!, k[6]!, k[7]!, k[8]!, k[9]!);
     const s = k.join(',');
     ref.set(s, (ref.get(s) ?? 0) + 1);
