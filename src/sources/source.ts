@@ -1,6 +1,7 @@
-import { readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { KpfError } from '../core/errors.js';
 
 /**
  * Where capture bytes come from: a minimal pull interface so readers own their buffer (no per-chunk allocation for
@@ -14,28 +15,91 @@ export interface ByteSource {
 }
 
 /**
- * A file read sequentially into the caller's buffer. A regular file is read synchronously: a read is one bounded
- * copy (the reader asks for at most a chunk, 1 MB in a replay: ~0.1-0.3 ms from the page cache, less than counting
- * one batch's verdicts, which holds the event loop too), and through libuv's thread pool each read was a third thread
- * on the replay's two busy cores and a round trip the main thread waited for (peers' replay ~364 → ~346 ms, median of
- * 16 alternating). Anything else (a FIFO, a character device) could block for as long as its writer likes, so it is
- * read asynchronously.
+ * A file read sequentially into the caller's buffer. A regular file is opened, read and closed synchronously: a read
+ * is one bounded copy (the reader asks for at most a chunk, 1 MB in a replay: ~0.1-0.3 ms from the page cache, less
+ * than counting one batch's verdicts, which holds the event loop too), and through libuv's thread pool each read was a
+ * third thread on the replay's two busy cores and a round trip the main thread waited for (peers' replay ~364 →
+ * ~346 ms, median of 16 alternating); the open and its stat were two more round trips, the first of which started
+ * the pool, before the first batch. Anything else (a FIFO, a character device) could block for as long as its writer
+ * likes, so it is opened and read asynchronously; so is a path that cannot be stat'ed, for the open's own error.
+ * Errors of the file system name the capture and what is wrong with it (KPF_ERR_CAPTURE_READ, exit 1).
  */
 export async function fileSource(path: string): Promise<ByteSource> {
-  const fh: FileHandle = await open(path, 'r');
-  const regular = (await fh.stat()).isFile();
+  try {
+    if (statRegular(path)) {
+      // non-blocking, should the path have become a FIFO since: its open then returns at once, and it is read below
+      const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      if (fstatSync(fd).isFile()) return regularSource(path, fd);
+      closeSync(fd);
+    }
+    return streamingFileSource(path, await open(path, 'r'));
+  } catch (e) {
+    throw captureError(path, e);
+  }
+}
+
+/**
+ * An error of the file system about the capture `path` as a KpfError that says what is wrong with it (exit 1), like
+ * the manifests' (`the path "…" does not exist`); anything else as it is.
+ */
+function captureError(path: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('E')) return e;
+  const why =
+    code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'EISDIR'
+        ? 'is a directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'cannot be read: permission denied'
+          : `cannot be read: ${(e as Error).message}`;
+  return new KpfError('KPF_ERR_CAPTURE_READ', `the capture "${path}" ${why}`, { cause: e });
+}
+
+function streamingFileSource(path: string, fh: FileHandle): ByteSource {
   let closed = false;
   return {
     async read(dst, off, len) {
       if (closed || len <= 0) return 0;
-      if (regular) return readSync(fh.fd, dst, off, len, null);
-      const { bytesRead } = await fh.read(dst, off, len, null);
-      return bytesRead;
+      try {
+        const { bytesRead } = await fh.read(dst, off, len, null);
+        return bytesRead;
+      } catch (e) {
+        throw captureError(path, e);
+      }
     },
     async close() {
       if (!closed) {
         closed = true;
         await fh.close();
+      }
+    },
+  };
+}
+
+function statRegular(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function regularSource(path: string, fd: number): ByteSource {
+  let closed = false;
+  return {
+    async read(dst, off, len) {
+      if (closed || len <= 0) return 0;
+      try {
+        return readSync(fd, dst, off, len, null);
+      } catch (e) {
+        throw captureError(path, e);
+      }
+    },
+    async close() {
+      if (!closed) {
+        closed = true;
+        closeSync(fd);
       }
     },
   };

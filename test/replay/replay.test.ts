@@ -137,6 +137,15 @@ t.test('stdin and usage errors', async (t) => {
   t.match(many.stderr, /--workers "65" \(1 to 64\)/);
   t.equal((await kpf(['replay', '--lab', LAB_PCAP, '--batch-size', '10'])).code, 2);
   t.equal((await kpf(['replay', '--lab', LAB_PCAP, '-o', 'xml'])).code, 2);
+  // a capture that cannot be read: what is wrong with it, exit 1, no internal error
+  const missing = await kpf(['replay', '--lab', path.join(tmp, 'no-such.pcap'), '-o', 'summary']);
+  t.equal(missing.code, 1, 'a missing capture: exit 1');
+  t.match(missing.stderr, /error: the capture ".*no-such\.pcap" does not exist/);
+  t.notMatch(missing.stderr, /internal error/);
+  const dir = await kpf(['replay', '--lab', tmp, '-o', 'summary']);
+  t.equal(dir.code, 1, 'a directory: exit 1');
+  t.match(dir.stderr, /error: the capture ".*" is a directory/);
+  t.notMatch(dir.stderr, /internal error/);
 });
 
 t.test('generated traffic: 1 and 2 workers agree, and first packets get the reference evaluator\'s verdict', async (t) => {
