@@ -65,7 +65,11 @@ export class Arena {
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     this.id = new Uint32Array(this.buffer, Arena.ID_AT, 2);
-    crypto.getRandomValues(this.id);
+    // Math.random, not crypto.getRandomValues: the words only have to differ between arenas (V8 seeds each thread's
+    // generator at random), and the first use of the Web Crypto API loads its modules, ~2.5 ms of a replay worker's
+    // start-up, before its first batch
+    this.id[0] = Math.random() * 2 ** 32;
+    this.id[1] = Math.random() * 2 ** 32;
   }
 
   /** Whether `buffer` is this arena's memory (e.g. the buffer of a view received from another thread). */

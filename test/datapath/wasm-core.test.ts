@@ -272,6 +272,15 @@ t.test('the arena holds the tables and the fast path scratch exactly', async (t)
     t.equal(c.ct.arena!.used, 1024 + need, 'and the fast path the scratch it reserved');
   }
   t.throws(() => new Arena(10).alloc(70_000), /arena/, 'an allocation past the memory is refused');
+  // an arena knows its memory from another thread's view of it (another SharedArrayBuffer object), and only its own
+  const a = new Arena(70_000);
+  const b = new Arena(70_000);
+  const received = structuredClone(a.buffer);
+  t.not(received, a.buffer, 'a structured clone is another SharedArrayBuffer object');
+  t.ok(a.owns(received), 'over the same memory: owned');
+  t.notOk(a.owns(b.buffer), 'another arena of the same size: not owned');
+  t.notOk(b.owns(received), 'nor the other way');
+  t.notOk(a.owns(new SharedArrayBuffer(a.buffer.byteLength)), 'a zeroed memory of the same size: not owned');
   t.throws(() => new Conntrack({ tcpMax: 0 }), /bad capacity/);
 });
 
