@@ -3,8 +3,7 @@
  * `.yml`, `.json`, sorted by name; `-R` descends) and `-` for stdin. Sizes are checked before or while reading, never
  * after reading everything into memory.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { KpfError } from '../core/errors.js';
 import { INPUT_LIMITS } from '../core/options.js';
@@ -74,8 +73,9 @@ export async function readStreamBounded(stream: NodeJS.ReadableStream, name: str
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A directory's manifests, listed synchronously like the files are read (and without loading node:fs/promises). */
 async function listDir(dir: string, recursive: boolean, out: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = readdirSync(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = join(dir, e.name);

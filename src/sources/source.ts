@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { KpfError } from '../core/errors.js';
 
@@ -32,6 +33,9 @@ export async function fileSource(path: string): Promise<ByteSource> {
       if (fstatSync(fd).isFile()) return regularSource(path, fd);
       closeSync(fd);
     }
+    // node:fs/promises only for these (loading it was ~1 ms of a replay's start-up); by require, as this module may
+    // run inside a script bundle (core/bundle.ts), where import() has no loader
+    const { open } = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
     return streamingFileSource(path, await open(path, 'r'));
   } catch (e) {
     throw captureError(path, e);

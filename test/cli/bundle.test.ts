@@ -8,8 +8,9 @@
  * `npx kpf replay` runs.
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -169,6 +170,25 @@ t.test('kpf replay gives the same output with and without the bundle', { skip: b
     t.ok(a.stdout.length > 100, `${fmt}: output`);
     const strip = (s: string) => s.replace(/Time: .*\n/g, '').replace(/"wall_seconds":[^,}]*/g, '');
     t.equal(strip(a.stdout), strip(b.stdout), `${fmt}: same output`);
+  }
+  // what the bundle loads only when asked for (by require: import() has no loader in a script bundle): --metrics,
+  // and a capture that is not a regular file (a FIFO)
+  const dir = mkdtempSync(`${tmpdir()}/kpf-bundle-`);
+  try {
+    const metrics = `${dir}/metrics.prom`;
+    const m = spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', capture, '-o', 'summary', '--metrics', metrics], { encoding: 'utf8' });
+    t.equal(m.status, 0, '--metrics through the bundle: exit 0') || t.comment(m.stderr);
+    t.match(existsSync(metrics) ? readFileSync(metrics, 'utf8') : '', /^kpf_/m, 'the metrics file was written');
+    const fifo = `${dir}/capture.fifo`;
+    if (spawnSync('mkfifo', [fifo]).status === 0) {
+      const writer = spawn('sh', ['-c', `cat "${capture}" > "${fifo}"`]);
+      const f = spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', fifo, '-o', 'summary'], { encoding: 'utf8' });
+      writer.kill();
+      t.equal(f.status, 0, 'a FIFO through the bundle: exit 0') || t.comment(f.stderr);
+      t.match(f.stdout, /Records: 46 /, 'every record');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   // a usage error after the pool started still ends cleanly (no stack trace) through the bundle
   const bad = spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '-f', `${ROOT}test/fixtures/cli/bad.yaml`, capture, '-o', 'summary'], { encoding: 'utf8' });
