@@ -20,6 +20,8 @@
  *    cache. A worker thread loads nothing else of kpf, so everything is inlined but packages, and a module that finds
  *    files next to itself only when it sits as deep under dist/ as the bundle (its relative URLs then resolve alike:
  *    datapath/wasm-core's `../../dist/wasm/fast4.wasm`); any other stays external.
+ *    Its thread script (workers/verdict.thread.js and core/bundle.js) goes into dist/workers/verdict.thread.cjs, so that
+ *    the thread loads no ES module.
  * 3. replay/pool-start with the worker pool and piscina inlined (see 4. below).
  * Without esbuild (an install without dev dependencies) this script does nothing and kpf loads the modules.
  */
@@ -121,6 +123,15 @@ const worker = await esbuild.build({
 writeInputs(workerOut, worker);
 writeExternals(workerOut, worker);
 rmSync(join(dist, 'workers/verdict.worker.bundle.js'), { force: true }); // (the ES-module bundle of earlier builds)
+// and the thread script that runs it (workers/verdict.thread.js with core/bundle.js), in the CommonJS shape: piscina
+// loads it with require, and the thread then never starts Node's ES module loader (~2-3 ms of its boot)
+const threadOut = join(dist, 'workers/verdict.thread.cjs');
+const thread = await esbuild.build({
+  ...bundleOf(join(dist, 'workers/verdict.thread.js'), threadOut, 'cjs', () => false),
+  define: { 'import.meta.url': '__kpfThreadUrl' },
+  banner: { js: '"use strict";\nvar __kpfThreadUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+writeInputs(threadOut, thread);
 
 // 4. replay/pool-start with the worker pool and piscina inlined, in the CommonJS shape, beside workers/pool.js (whose
 // relative URLs then resolve alike): `kpf replay` loads it first (cli/commands/replay.ts loadPoolStart), to start the

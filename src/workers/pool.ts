@@ -13,15 +13,15 @@ import type { SlotRegions } from '../replay/slot-layout.js';
 
 /**
  * The thread script: the worker module beside this one, .ts when running from source (tests); from dist/, when its
- * one-file bundle is fresh, `verdict.thread.js`, which runs that bundle with V8's code cache (core/bundle.ts: a thread
- * then loads 3 modules instead of ~40, ~10-30 ms less of its boot, and compiles nothing a replay before it compiled),
- * else the worker module's .js.
+ * one-file bundle and the thread script's own are fresh, `verdict.thread.cjs`, which runs that bundle with V8's code
+ * cache (core/bundle.ts: a thread then loads 2 files instead of ~40 modules, ~10-30 ms less of its boot, compiles
+ * nothing a replay before it compiled, and starts no ES module loader), else the worker module's .js.
  */
 export function workerFile(): string {
   const self = fileURLToPath(import.meta.url);
   if (self.endsWith('.ts')) return fileURLToPath(new URL('./verdict.worker.ts', import.meta.url));
-  const bundle = freshBundle(new URL('./verdict.worker.bundle.cjs', import.meta.url));
-  return fileURLToPath(new URL(bundle ? './verdict.thread.js' : './verdict.worker.js', import.meta.url));
+  const fresh = freshBundle(new URL('./verdict.worker.bundle.cjs', import.meta.url)) && freshBundle(new URL('./verdict.thread.cjs', import.meta.url));
+  return fileURLToPath(new URL(fresh ? './verdict.thread.cjs' : './verdict.worker.js', import.meta.url));
 }
 
 export interface PoolOptions {

@@ -19,7 +19,7 @@ const BUNDLE = `${CMD}replay-run.bundle.cjs`;
 const built = existsSync(BUNDLE) && existsSync(`${CMD}replay.js`);
 const WORKERS = `${ROOT}dist/workers/`;
 const WORKER_BUNDLE = `${WORKERS}verdict.worker.bundle.cjs`;
-const THREAD = `${WORKERS}verdict.thread.js`;
+const THREAD = `${WORKERS}verdict.thread.cjs`;
 const POOL_BUNDLE = `${WORKERS}pool-start.bundle.cjs`;
 
 t.test('the built replay command loads its bundle when fresh, and the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
@@ -152,6 +152,18 @@ t.test('the built worker pool hands piscina the thread script of the worker bund
     utimesSync(input, st.atime, st.mtime);
   }
   t.equal(pool.workerFile(), THREAD, 'fresh again');
+  // the thread script's own bundle (verdict.thread.js and core/bundle.js) stale: the module too
+  const threadInput = `${WORKERS}verdict.thread.js`;
+  const ts = statSync(threadInput);
+  try {
+    utimesSync(threadInput, ts.atime, new Date(statSync(THREAD).mtimeMs + 5000));
+    t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'stale thread script: the module');
+  } finally {
+    utimesSync(threadInput, ts.atime, ts.mtime);
+  }
+  // in the CommonJS shape, with nothing of kpf but the two modules: the thread starts no ES module loader for it
+  t.same((JSON.parse(readFileSync(`${WORKERS}verdict.thread.inputs.json`, 'utf8')) as string[]).sort(), ['../core/bundle.js', 'verdict.thread.js'], 'the thread script’s inputs');
+  t.notMatch(readFileSync(THREAD, 'utf8'), /\bimport\(|import\.meta/, 'no import() or import.meta left in it');
   // the thread script loads the bundle synchronously, which only a bundle that keeps no module of kpf out can be
   const { loadScriptBundleSync } = (await import(`${ROOT}dist/core/bundle.js`)) as { loadScriptBundleSync(u: URL): { exports: { default: unknown } } };
   t.type(loadScriptBundleSync(new URL(`file://${WORKER_BUNDLE}`)).exports.default, 'function', 'the worker bundle, synchronously: its task function');
