@@ -143,24 +143,22 @@ t.test('the built worker pool hands piscina the thread script of the worker bund
   const inputs = JSON.parse(readFileSync(`${WORKERS}verdict.worker.bundle.inputs.json`, 'utf8')) as string[];
   t.ok(inputs.length > 20, `${inputs.length} inputs`);
   t.ok(inputs.includes('../datapath/wasm-core.js'), 'the fast path is inlined (its wasm URL resolves alike from dist/workers/)');
+  // an input newer than its bundle (a plain tsc since): the worker module, for the worker bundle's inputs and for the
+  // thread script's own (verdict.thread.js and core/bundle.js)
+  const whileNewer = (input: string, bundle: string, check: () => void): void => {
+    const st = statSync(input);
+    try {
+      utimesSync(input, st.atime, new Date(statSync(bundle).mtimeMs + 5000));
+      check();
+    } finally {
+      utimesSync(input, st.atime, st.mtime);
+    }
+  };
   const input = fileURLToPath(new URL(inputs.find((f) => f.endsWith('conntrack.js'))!, `file://${WORKERS}`));
-  const st = statSync(input);
-  try {
-    utimesSync(input, st.atime, new Date(statSync(WORKER_BUNDLE).mtimeMs + 5000));
-    t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'stale bundle: the module');
-  } finally {
-    utimesSync(input, st.atime, st.mtime);
-  }
+  whileNewer(input, WORKER_BUNDLE, () => t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'stale bundle: the module'));
   t.equal(pool.workerFile(), THREAD, 'fresh again');
-  // the thread script's own bundle (verdict.thread.js and core/bundle.js) stale: the module too
-  const threadInput = `${WORKERS}verdict.thread.js`;
-  const ts = statSync(threadInput);
-  try {
-    utimesSync(threadInput, ts.atime, new Date(statSync(THREAD).mtimeMs + 5000));
-    t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'stale thread script: the module');
-  } finally {
-    utimesSync(threadInput, ts.atime, ts.mtime);
-  }
+  whileNewer(`${WORKERS}verdict.thread.js`, THREAD, () => t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'stale thread script: the module'));
+  t.equal(pool.workerFile(), THREAD, 'and fresh again');
   // in the CommonJS shape, with nothing of kpf but the two modules: the thread starts no ES module loader for it
   t.same((JSON.parse(readFileSync(`${WORKERS}verdict.thread.inputs.json`, 'utf8')) as string[]).sort(), ['../core/bundle.js', 'verdict.thread.js'], 'the thread script’s inputs');
   t.notMatch(readFileSync(THREAD, 'utf8'), /\bimport\(|import\.meta/, 'no import() or import.meta left in it');
