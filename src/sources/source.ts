@@ -1,5 +1,4 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { KpfError } from '../core/errors.js';
@@ -30,13 +29,14 @@ export async function fileSource(path: string): Promise<ByteSource> {
     if (statRegular(path)) {
       // non-blocking, should the path have become a FIFO since: its open then returns at once, and it is read below
       const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-      if (fstatSync(fd).isFile()) return regularSource(path, fd);
+      if (fstatSync(fd).isFile()) return fileReader(path, (dst, off, len) => readSync(fd, dst, off, len, null), () => closeSync(fd));
       closeSync(fd);
     }
     // node:fs/promises only for these (loading it was ~1 ms of a replay's start-up); by require, as this module may
     // run inside a script bundle (core/bundle.ts), where import() has no loader
     const { open } = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
-    return streamingFileSource(path, await open(path, 'r'));
+    const fh = await open(path, 'r');
+    return fileReader(path, async (dst, off, len) => (await fh.read(dst, off, len, null)).bytesRead, () => fh.close());
   } catch (e) {
     throw captureError(path, e);
   }
@@ -60,27 +60,6 @@ function captureError(path: string, e: unknown): unknown {
   return new KpfError('KPF_ERR_CAPTURE_READ', `the capture "${path}" ${why}`, { cause: e });
 }
 
-function streamingFileSource(path: string, fh: FileHandle): ByteSource {
-  let closed = false;
-  return {
-    async read(dst, off, len) {
-      if (closed || len <= 0) return 0;
-      try {
-        const { bytesRead } = await fh.read(dst, off, len, null);
-        return bytesRead;
-      } catch (e) {
-        throw captureError(path, e);
-      }
-    },
-    async close() {
-      if (!closed) {
-        closed = true;
-        await fh.close();
-      }
-    },
-  };
-}
-
 function statRegular(path: string): boolean {
   try {
     return statSync(path).isFile();
@@ -89,13 +68,17 @@ function statRegular(path: string): boolean {
   }
 }
 
-function regularSource(path: string, fd: number): ByteSource {
+/**
+ * A source over a file's read and close (either synchronous or not), whose errors name the capture
+ * ({@link captureError}).
+ */
+function fileReader(path: string, read: (dst: Uint8Array, off: number, len: number) => number | Promise<number>, close: () => unknown): ByteSource {
   let closed = false;
   return {
     async read(dst, off, len) {
       if (closed || len <= 0) return 0;
       try {
-        return readSync(fd, dst, off, len, null);
+        return await read(dst, off, len);
       } catch (e) {
         throw captureError(path, e);
       }
@@ -103,7 +86,7 @@ function regularSource(path: string, fd: number): ByteSource {
     async close() {
       if (!closed) {
         closed = true;
-        closeSync(fd);
+        await close();
       }
     },
   };

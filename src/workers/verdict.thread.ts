@@ -5,10 +5,10 @@
  * that imported the worker module compiled every function it ran the first time it ran it: the general path's ~100
  * functions, first called by a batch's first declined packet, took ~4-5 ms of the first batch, which every later
  * batch waits for. The cache is saved (when missing or rejected) after the replay's last task, the stats, so that it
- * holds everything a replay compiled.
+ * holds everything a replay compiled. From dist/ it runs as dist/workers/verdict.thread.cjs (this module and
+ * core/bundle.js in the CommonJS shape, scripts/bundle.mjs), so that the thread starts no ES module loader: its boot
+ * to a first answer ~31-34 → ~28 ms.
  */
-// From dist/ it runs as dist/workers/verdict.thread.cjs (this module and core/bundle.js in the CommonJS shape,
-// scripts/bundle.mjs), so that the thread starts no ES module loader: its boot to a first answer ~31-34 → ~28 ms.
 import { loadScriptBundleSync } from '../core/bundle.js';
 import type * as Worker from './verdict.worker.js';
 
