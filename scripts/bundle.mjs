@@ -43,6 +43,13 @@ try {
 }
 if (!existsSync(entry)) throw new Error(`bundle: ${relative(root, entry)} is missing: run tsc first`);
 
+// A build starts without code caches (the first run saves them): V8 accepts a cache as long as its bundle's source is
+// unchanged, and a cache saved while collecting coverage by an earlier version of kpf (before core/bundle.ts
+// codeCacheFile kept those apart) holds the coverage's block counters, which every run would then count.
+for (const b of ['cli/commands/replay-run.bundle.cjs', 'workers/verdict.worker.bundle.cjs', 'workers/pool-start.bundle.cjs']) {
+  for (const suffix of ['.v8cache', '.coverage.v8cache']) rmSync(join(dist, b + suffix), { force: true });
+}
+
 // 1. the modules loaded before the bundle: main.js and commands/replay.js with their static imports
 const pre = await esbuild.build({
   stdin: { contents: "import './cli/main.js'; import './cli/commands/replay.js';", resolveDir: dist, loader: 'js' },
@@ -165,7 +172,7 @@ poolOptions.plugins = [
 ];
 const pool = await esbuild.build({ ...poolOptions, define: { 'import.meta.url': '__kpfUrl' }, logOverride: { 'require-resolve-not-external': 'silent' } });
 if (piscinaPatched !== 1) {
-  for (const f of [poolOut, poolOut.replace(/\.cjs$/, '.inputs.json'), `${poolOut}.v8cache`]) rmSync(f, { force: true });
+  for (const f of [poolOut, poolOut.replace(/\.cjs$/, '.inputs.json')]) rmSync(f, { force: true });
   process.stdout.write(`bundle: piscina's thread script path was not found in its code: no ${relative(root, poolOut)}\n`);
 } else {
   writeInputs(poolOut, pool);

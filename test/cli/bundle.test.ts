@@ -11,7 +11,9 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { codeCacheFile } from '../../src/core/bundle.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CMD = `${ROOT}dist/cli/commands/`;
@@ -84,7 +86,7 @@ t.test('the built replay command starts its pool from the pool bundle (piscina i
 });
 
 t.test('the code cache: saved after a run, used by the next, replaced when damaged', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
-  const cache = `${BUNDLE}.v8cache`;
+  const cache = codeCacheFile(BUNDLE);
   const replay = () =>
     spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', `${ROOT}captures/lab.pcap`, '-o', 'json', '--workers', '1'], { encoding: 'utf8' });
   rmSync(cache, { force: true });
@@ -101,7 +103,7 @@ t.test('the code cache: saved after a run, used by the next, replaced when damag
   t.equal(third.stdout, first.stdout, 'a damaged cache: the same records');
   t.ok(statSync(cache).size > 10_000, 'and the damaged cache was replaced');
   // the pool bundle's cache too
-  const poolCache = `${POOL_BUNDLE}.v8cache`;
+  const poolCache = codeCacheFile(POOL_BUNDLE);
   if (existsSync(POOL_BUNDLE)) {
     rmSync(poolCache, { force: true });
     t.equal(replay().stdout, first.stdout, 'no pool cache: the same records');
@@ -109,7 +111,7 @@ t.test('the code cache: saved after a run, used by the next, replaced when damag
   }
   // and the worker's, saved by the thread after the replay's last task, with the functions the replay compiled: the
   // general path's among them (the lab's capture has packets only it classifies)
-  const workerCache = `${WORKER_BUNDLE}.v8cache`;
+  const workerCache = codeCacheFile(WORKER_BUNDLE);
   rmSync(workerCache, { force: true });
   t.equal(replay().stdout, first.stdout, 'no worker cache: the same records');
   t.ok(existsSync(workerCache) && statSync(workerCache).size > 50_000, `the worker thread saved its bundle’s code cache (${existsSync(workerCache) ? statSync(workerCache).size : 0} bytes)`);
@@ -129,6 +131,38 @@ t.test('the code cache: saved after a run, used by the next, replaced when damag
     [],
     'no temporary cache file left behind',
   );
+});
+
+t.test('a process that collects block coverage keeps a code cache of its own', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  // V8 keeps the block counters of coverage in the bytecode it caches and accepts that cache without coverage: a
+  // cache saved by `npm test` made every later replay count blocks. Neither kind of run may touch the other's cache.
+  const plainEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete plainEnv['NODE_V8_COVERAGE'];
+  const covDir = mkdtempSync(join(tmpdir(), 'kpf-cov-'));
+  const coverageEnv = { ...plainEnv, NODE_V8_COVERAGE: covDir };
+  const replay = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', `${ROOT}captures/lab.pcap`, '-o', 'json', '--workers', '1'], { encoding: 'utf8', env });
+  const bundles = [BUNDLE, WORKER_BUNDLE, ...(existsSync(POOL_BUNDLE) ? [POOL_BUNDLE] : [])];
+  try {
+    for (const b of bundles) for (const f of [`${b}.v8cache`, `${b}.coverage.v8cache`]) rmSync(f, { force: true });
+    const plain = replay(plainEnv);
+    t.equal(plain.status, 0, 'without coverage: exit 0') || t.comment(plain.stderr);
+    const saved = new Map(bundles.map((b) => [b, existsSync(`${b}.v8cache`) ? readFileSync(`${b}.v8cache`) : null]));
+    for (const b of bundles) {
+      t.ok(saved.get(b), `without coverage: ${b.slice(ROOT.length)}.v8cache saved`);
+      t.notOk(existsSync(`${b}.coverage.v8cache`), `without coverage: no ${b.slice(ROOT.length)}.coverage.v8cache`);
+    }
+    const covered = replay(coverageEnv);
+    t.equal(covered.stdout, plain.stdout, 'with coverage: the same records') || t.comment(covered.stderr);
+    t.ok(readdirSync(covDir).some((f) => f.endsWith('.json')), 'the run did collect coverage');
+    for (const b of bundles) {
+      t.ok(existsSync(`${b}.coverage.v8cache`), `with coverage: ${b.slice(ROOT.length)}.coverage.v8cache saved`);
+      t.same(readFileSync(`${b}.v8cache`), saved.get(b), `with coverage: ${b.slice(ROOT.length)}.v8cache untouched`);
+    }
+    t.equal(codeCacheFile('/x/b.cjs'), process.env['NODE_V8_COVERAGE'] ? '/x/b.cjs.coverage.v8cache' : '/x/b.cjs.v8cache', 'this process’s own cache name');
+  } finally {
+    rmSync(covDir, { recursive: true, force: true });
+  }
 });
 
 t.test('the built worker pool hands piscina the thread script of the worker bundle when fresh, and the module otherwise', { skip: built && existsSync(WORKER_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {
