@@ -66,6 +66,22 @@ export const ForwardReasonName: Record<number, string> = {
   12: 'not_isolated',
 };
 
+/**
+ * What {@link Classifier.classifyInPlace} reports of a batch for counting its verdicts (replay/tally.ts) without
+ * reading every record: the established packets the module classified — `established` FORWARDED with reason
+ * ESTABLISHED and no flag, `replies` FORWARDED with reason REPLY and the REPLY flag, `bytes` their wire lengths — and
+ * the index of every other record, in batch order, in `list` [0, `listed`). `kept` false: no list was kept (a batch
+ * larger than the list), and the counts are 0.
+ */
+export interface InPlaceTally {
+  kept: boolean;
+  established: number;
+  replies: number;
+  bytes: number;
+  list: Uint32Array;
+  listed: number;
+}
+
 /** Bits of VerdictBatch.flags. */
 export const PacketFlag = {
   /** a reply of a tracked connection */
@@ -326,6 +342,8 @@ export class Classifier {
   decidedInWasm = 0;
   /** set by the general path when the record it wrote is a decision the decision memo may keep */
   private memoCandidate = false;
+  /** whether the batch classifyInPlace is classifying keeps a tally list (FastCore.tallyStart) */
+  private listing = false;
   /** scratch of the shard computation (classifyRecords with `workers` > 1 and no `shards`) */
   private shardScratch = new Uint8Array(0);
   private readonly shardKey = new FlowKey();
@@ -541,12 +559,15 @@ export class Classifier {
     tsSec: Float64Array,
     tsNsec: Uint32Array,
     out: VerdictBatch,
+    tally?: InPlaceTally,
   ): number {
     const core = this.core;
     if (core === null || count > out.capacity) throw new Error(`classifyInPlace: ${core === null ? 'no fast path' : `${count} records for ${out.capacity}`}`);
     const ct = this.ct;
     const s = this.snap;
     const revision = (s.flags & SemanticsBits.REEVALUATE) !== 0 ? s.revision >>> 0 : -1;
+    // (the counters are folded after every batch: the established and reply counts below are this batch's)
+    this.listing = tally !== undefined && core.tallyStart(count);
     core.useBatch(buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out);
     try {
       core.prefill(count);
@@ -554,9 +575,19 @@ export class Classifier {
       for (let c0 = 0; c0 < count; c0 += CHUNK) this.runFast(core, c0, Math.min(count, c0 + CHUNK), 0, -1, revision, 0, buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out);
     } finally {
       core.useChunk();
+      if (this.listing) core.tallyStop();
     }
     if (count > 0) ct.timeNs = tsSec[count - 1]! * 1e9 + tsNsec[count - 1]!;
-    this.foldFastCounters(core);
+    const f = this.foldFastCounters(core);
+    if (tally !== undefined) {
+      tally.kept = this.listing;
+      tally.established = this.listing ? f.established : 0;
+      tally.replies = this.listing ? f.replies : 0;
+      tally.bytes = this.listing ? core.establishedBytes : 0;
+      tally.list = core.tallyList;
+      tally.listed = this.listing ? core.tallyCount : 0;
+      this.listing = false;
+    }
     this.ct.sweep(undefined, 64);
     return count;
   }
@@ -600,12 +631,13 @@ export class Classifier {
       this.memoCandidate = false;
       this.classify(linkTypes[r]!, buf, offsets[r]!, capLens[r]!, wireLens[r]!, rec, j);
       if (this.memoCandidate) this.memoize(core, rec, j);
+      if (this.listing) core.tallyAdd(j);
       i = j + 1;
     }
   }
 
-  /** Adds the fast path's counters since the last fold to the classifier's and the conntrack tables'. */
-  private foldFastCounters(core: FastCore): void {
+  /** Adds the fast path's counters since the last fold to the classifier's and the conntrack tables', and returns them. */
+  private foldFastCounters(core: FastCore): FastCounters {
     const ct = this.ct;
     const f = core.takeCounters(this.fastCounters);
     this.fastPathPackets += f.packets;
@@ -629,6 +661,7 @@ export class Classifier {
     ct.other.lookups += f.hitsOther + f.missesOther;
     ct.other.hits += f.hitsOther;
     ct.other.misses += f.missesOther;
+    return f;
   }
 
   /** Keeps the decision the general path just wrote at record `i` of the chunk in the decision memo. */

@@ -166,6 +166,9 @@ const SNAP_DESC_BYTES = 128;
  */
 export const COUNTER_ENTRIES = 65536;
 
+/** Records of the largest batch whose tally list the module keeps (FastCore.tallyStart): replay/slot-layout.ts REGION_RECORDS */
+export const TALLY_RECORDS = 16384;
+
 /** Bytes of the arena the FastCore takes beside the tables. */
 export const FAST_SCRATCH_BYTES = [
   DESC_BYTES,
@@ -185,6 +188,7 @@ export const FAST_SCRATCH_BYTES = [
   SNAP_DESC_BYTES,
   SNAP_BYTES,
   2 * 8 * COUNTER_ENTRIES,
+  4 * TALLY_RECORDS,
 ]
   .map(Arena.size)
   .reduce((a, b) => a + b, 0);
@@ -215,6 +219,9 @@ const S_DECIDED = 25;
 const S_MEMO_NEW = 26;
 const S_COUNTS = 27;
 const S_COUNT_CAP = 28;
+const S_TALLY_N = 29;
+/** f64 word: the wire lengths of the established packets */
+const S_EST_BYTES_F64 = 15;
 
 /** The record columns memoInsert reads (datapath/classify.ts VerdictBatch). */
 export interface VerdictBatchLike {
@@ -329,7 +336,7 @@ export class FastCore {
     if (mod === null) throw new Error('FastCore without the module');
     const desc = arena.uint32(DESC_BYTES / 4);
     const state = arena.alloc(STATE_BYTES);
-    this.f64 = new Float64Array(arena.buffer, state, 1);
+    this.f64 = new Float64Array(arena.buffer, state, STATE_BYTES / 8);
     this.u32 = new Uint32Array(arena.buffer, state, STATE_BYTES / 4);
     this.offsets = arena.uint32(CHUNK);
     this.capLens = arena.uint32(CHUNK);
@@ -348,6 +355,7 @@ export class FastCore {
     this.memo8 = new Uint8Array(arena.buffer, this.memo32.byteOffset, MEMO_SLOTS * 64);
     this.drops = arena.uint32(256);
     this.snapDesc = arena.uint32(SNAP_DESC_BYTES / 4);
+    this.tallyList = arena.uint32(TALLY_RECORDS);
     this.snapAt = arena.alloc(SNAP_BYTES);
     this.snapBytes = new Uint8Array(arena.buffer, this.snapAt, SNAP_BYTES);
     this.countersAt = arena.alloc(2 * 8 * COUNTER_ENTRIES);
@@ -384,6 +392,7 @@ export class FastCore {
       prefill(n: number): void;
       setInput(offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number): void;
       rebuildIndex(d: number, slots: number): void;
+      setTally(at: number): void;
     };
     x.setLayout(
       desc.byteOffset,
@@ -413,7 +422,48 @@ export class FastCore {
     this.shardChunk = x.shardChunk;
     this.prefill = x.prefill;
     this.setInput = x.setInput;
+    this.setTally = x.setTally;
     this.memoryBuffer = arena.buffer;
+  }
+
+  private readonly setTally: (at: number) => void;
+  /** the tally list ({@link tallyStart}): records by index, the first {@link tallyCount} of them */
+  readonly tallyList: Uint32Array;
+
+  /**
+   * Starts counting a batch of `records` records for a tally (replay/tally.ts): from here `run` adds the wire length
+   * of every established packet it classifies to {@link establishedBytes} (their counts are the counters'
+   * `established` and `replies`), and lists every other record it classifies in {@link tallyList}; the caller lists
+   * those it declines ({@link tallyAdd}). False (and nothing kept) for a batch larger than the list.
+   */
+  tallyStart(records: number): boolean {
+    this.u32[S_TALLY_N] = 0;
+    this.f64[S_EST_BYTES_F64] = 0;
+    if (records > TALLY_RECORDS) return false;
+    this.setTally(this.tallyList.byteOffset);
+    return true;
+  }
+
+  /** Lists record j (one the general path classified) after those listed so far. */
+  tallyAdd(j: number): void {
+    const n = this.u32[S_TALLY_N]!;
+    this.tallyList[n] = j;
+    this.u32[S_TALLY_N] = n + 1;
+  }
+
+  /** Ends the list {@link tallyStart} began: `run` lists no record from here. */
+  tallyStop(): void {
+    this.setTally(0);
+  }
+
+  /** records in {@link tallyList} */
+  get tallyCount(): number {
+    return this.u32[S_TALLY_N]!;
+  }
+
+  /** the wire lengths of the established packets `run` classified since {@link tallyStart} */
+  get establishedBytes(): number {
+    return this.f64[S_EST_BYTES_F64]!;
   }
 
   private readonly setInput: (offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number) => void;

@@ -83,6 +83,14 @@ export interface ReplaySink {
   counts?(parts: TallyCounts[], defaulted: number): void | Promise<void>;
   /** with `counts`: whether the dropped flows are counted too */
   trackFlows?: boolean;
+  /**
+   * For a sink that needs only counts, called instead of `batch` for a batch the one worker classified in its own
+   * memory: `counts` are those of the established packets, which the worker's module counted as it classified them;
+   * `list` holds the indices of the batch's other records, in order, whose verdicts the sink counts itself
+   * (replay/tally.ts VerdictTally.add with a list). The main thread then reads the verdicts of ~14 % of the peers'
+   * records instead of all of them.
+   */
+  listed?(b: ReplayBatch & { counts: TallyCounts; list: Uint32Array }): void | Promise<void>;
 }
 
 export interface ReplaySummary {
@@ -284,6 +292,8 @@ export async function replay(
   const pending: Pending[] = [];
   let sharder: BatchSharder | undefined;
   const counting = sink.counts && W > 1 ? { counts: sink.counts.bind(sink), trackFlows: sink.trackFlows ?? false } : null;
+  // one worker classifying in its own memory: it counts the established packets and lists the rest (sink.listed)
+  const listing = W === 1 && regions !== null && sink.listed ? sink.listed.bind(sink) : null;
   let failTally: VerdictTally | undefined;
   let failCols: GatheredColumns | undefined;
   // each batch is one task for every worker (its records), so this keeps about inFlightPerWorker tasks queued at each
@@ -343,6 +353,7 @@ export async function replay(
           out: g ? g.out : slot.out,
           ...(g ? {} : { outByteOffset: slot.outByteOffset }),
           ...(counting ? { tally: { flows: counting.trackFlows } } : {}),
+          ...(listing ? { listed: true } : {}),
           ...(crash ? { crash: true } : {}),
         })
         .then(
@@ -420,6 +431,15 @@ export async function replay(
       summary.forwarded += fwd;
       summary.dropped += n - fwd;
       await counting.counts(parts, defaulted);
+    } else if (listing && !failed && results[0]?.listed && results[0].counts) {
+      // the worker counted the established packets; the other records are listed
+      const { counts, listed: list } = results[0];
+      if (counts.records + list.length !== n) throw new KpfError('KPF_ERR_INTERNAL', `batch ${p.seq}: ${counts.records} records counted and ${list.length} listed of ${n}`);
+      let fwd = counts.forwarded;
+      for (let j = 0; j < list.length; j++) if (out.verdict[list[j]!] === PacketVerdict.FORWARDED) fwd++;
+      summary.forwarded += fwd;
+      summary.dropped += n - fwd;
+      await listing({ records: p.records, verdicts: p.verdicts, defaulted, counts, list });
     } else {
       let fwd = 0;
       for (let i = 0; i < n; i++) if (out.verdict[i] === PacketVerdict.FORWARDED) fwd++;

@@ -6,7 +6,7 @@
  * (replay/stats.ts ReplayStats, a VerdictTally).
  */
 import { FlowKey } from '../core/flow-key.js';
-import { PacketFlag, PacketVerdict, type VerdictBatch } from '../datapath/classify.js';
+import { ForwardReason, PacketFlag, PacketVerdict, type InPlaceTally, type VerdictBatch } from '../datapath/classify.js';
 import { decode } from '../packet/decode.js';
 import { Fast4 } from '../packet/fast4.js';
 import { FlowCounter } from './flow-counter.js';
@@ -27,6 +27,32 @@ export interface TallyCounts {
   dropReasons: Float64Array;
   /** dropped packets per flow (FlowCounter.take), when flows are tracked */
   flows: { keys: Int32Array; counts: Float64Array; overflow: number } | null;
+}
+
+/**
+ * The counts of the established packets a batch classified in place counted in the module
+ * (datapath/classify.ts InPlaceTally): `established` FORWARDED with reason ESTABLISHED and no flag, `replies` FORWARDED
+ * with reason REPLY and the REPLY flag, `bytes` their wire lengths: what {@link VerdictTally.add} counts of them. The
+ * batch's other records are counted with add's list.
+ */
+export function establishedCounts(t: Pick<InPlaceTally, 'established' | 'replies' | 'bytes'>): TallyCounts {
+  const n = t.established + t.replies;
+  const reasons: number[] = [];
+  if (t.established > 0) reasons.push(ForwardReason.ESTABLISHED, t.established);
+  if (t.replies > 0) reasons.push(ForwardReason.REPLY, t.replies);
+  return {
+    records: n,
+    forwarded: n,
+    bytesForwarded: t.bytes,
+    bytesDropped: 0,
+    newConnections: 0,
+    replies: t.replies,
+    pickups: 0,
+    truncated: 0,
+    forwardReasons: Float64Array.from(reasons),
+    dropReasons: new Float64Array(0),
+    flows: null,
+  };
 }
 
 /** Reason codes are below this (Cilium's drop reasons and kpf's own, WORKER_FAILED = 1001). */
@@ -70,9 +96,10 @@ export class VerdictTally {
 
   /**
    * Counts n records: record k's columns at index k of `offsets`, `capLens`, `wireLens`, `linkTypes`, its verdict at
-   * `vFrom` + k of `v`. @remarks per-record path: no allocation.
+   * `vFrom` + k of `v` — with a `list`, the records at the indices list[0 … n) instead of [0, n), in that order (the
+   * records {@link establishedCounts} left out). @remarks per-record path: no allocation.
    */
-  add(buf: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, v: VerdictBatch, vFrom: number, n: number): void {
+  add(buf: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, v: VerdictBatch, vFrom: number, n: number, list?: Uint32Array): void {
     // the counts in locals, written back once
     let forwarded = 0;
     let bytesForwarded = 0;
@@ -87,7 +114,9 @@ export class VerdictTally {
     const fwdBy = this.fwdBy;
     const dropBy = this.dropBy;
     const flows = this.droppedFlows;
-    for (let k = 0; k < n; k++) {
+    const listed = list !== undefined;
+    for (let j = 0; j < n; j++) {
+      const k = listed ? list[j]! : j;
       const i = vFrom + k;
       const len = wireLens[k]!;
       const f = flags[i]!;

@@ -51,6 +51,12 @@ let memo: usize = 0;
 let memoMask: u32 = 0;
 let drops: usize = 0;
 let snap: usize = 0;
+/**
+ * The list of the records `run` classifies but does not count as established (setTally): 0, none is kept. A caller
+ * that counts a batch's verdicts (replay/tally.ts) takes the established packets' counts from the counters and reads
+ * the records of this list only.
+ */
+let tallyAt: usize = 0;
 
 // state block: f64 at 0 clock (8 unused); u32 at 16.. counters (deltas since the caller last folded them)
 const S_CLOCK = 0;
@@ -84,6 +90,10 @@ const S_MEMO_NEW = 104;
 // (0: they are not, and the log above carries the counts to the caller), and its length (the bytes' array follows)
 const S_COUNTS = 108;
 const S_COUNT_CAP = 112;
+// the records in the tally list (setTally); f64 at 120: the wire lengths of the established packets (S_ESTABLISHED,
+// S_REPLIES) since the caller last zeroed it
+const S_TALLY_N = 116;
+const S_EST_BYTES = 120;
 
 // the snapshot's arrays copied into this memory (wasm-core.ts FastCore.setSnapshot): addresses and numbers at `snap`
 const SN_ENABLED = 0; // 0: no decisions here (the snapshot did not fit)
@@ -261,6 +271,15 @@ export function setLayout(
   memoMask = memoSlots - 1;
   drops = dropsAt;
   snap = snapAt;
+}
+
+/**
+ * Keeps the tally list at `at` (0: none): `run` adds to it the index of every record it classifies other than an
+ * established packet (the memoized drops and new connections); the caller adds those it declines. The caller zeroes
+ * S_TALLY_N and S_EST_BYTES before a batch.
+ */
+export function setTally(at: usize): void {
+  tallyAt = at;
 }
 
 /**
@@ -597,7 +616,7 @@ function decide4(cls: u32, fp: u32, src: u32, dst: u32, ports: u32, proto: u32):
   return n;
 }
 
-/** Record i from memo slot m (egress … backend, the reason and the flags) with `verdict`. */
+/** Record i from memo slot m (egress … backend, the reason and the flags) with `verdict`, into the tally list too. */
 @inline function memoRecord(i: u32, m: usize, verdict: u8): void {
   const C = <usize>chunk;
   const ii = <usize>i;
@@ -611,6 +630,11 @@ function decide4(cls: u32, fp: u32, src: u32, dst: u32, ports: u32, proto: u32):
   store<u16>(outBase + 28 * C + (ii << 1), load<u16>(m, M_REASON));
   store<u8>(outBase + 30 * C + ii, verdict);
   store<u8>(outBase + 31 * C + ii, load<u8>(m, M_FLAGS));
+  if (tallyAt != 0) {
+    const k = load<u32>(st + S_TALLY_N);
+    store<u32>(tallyAt + (<usize>k << 2), i);
+    store<u32>(st + S_TALLY_N, k + 1);
+  }
 }
 
 /**
@@ -994,6 +1018,7 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     // (the endpoints, identities, backend and verdict an established packet's record has were written by `prefill`)
     store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
     store<u32>(st + S_FORWARDED, load<u32>(st + S_FORWARDED) + 1);
+    store<f64>(st + S_EST_BYTES, load<f64>(st + S_EST_BYTES) + <f64>load<u32>(inWire + (ii << 2)));
     if (dir == 1) {
       store<u8>(outBase + 31 * C + ii, FLAG_REPLY);
       store<u16>(outBase + 28 * C + (ii << 1), <u16>reasonReply);

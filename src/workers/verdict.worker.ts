@@ -4,11 +4,11 @@
  * sources/. The classifier (and its conntrack shard) lives as long as the thread; a new snapshot revision is swapped
  * in between batches.
  */
-import { Classifier, VerdictBatch, type ClassifierOptions, type PreparedClassifier } from '../datapath/classify.js';
+import { Classifier, VerdictBatch, type ClassifierOptions, type InPlaceTally, type PreparedClassifier } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { Conntrack } from '../datapath/conntrack.js';
-import { VerdictTally, type TallyCounts } from '../replay/tally.js';
+import { VerdictTally, establishedCounts, type TallyCounts } from '../replay/tally.js';
 import { GatheredColumns } from './gather.js';
 import type { RecordColumns } from '../sources/reader.js';
 import { REGIONS, REGION_RECORDS, SLOT_BYTES, slotLayout, type SlotRegions } from '../replay/slot-layout.js';
@@ -52,6 +52,12 @@ export interface VerdictTask extends RecordColumns {
    * replay whose output needs only counts, so that the main thread reads no verdict
    */
   tally?: { flows: boolean };
+  /**
+   * for a batch this thread classifies in its own memory (one worker): return the counts of the established packets,
+   * counted in the module, and the list of the other records (Classifier.classifyInPlace's InPlaceTally), so that the
+   * main thread counts the verdicts of those only (replay/tally.ts); ignored for a batch classified otherwise
+   */
+  listed?: boolean;
   /** test hook: the worker exits while holding this task */
   crash?: boolean;
 }
@@ -59,8 +65,10 @@ export interface VerdictTask extends RecordColumns {
 export interface VerdictTaskResult {
   /** records classified */
   count: number;
-  /** their counts, when the task asked for them */
+  /** their counts, when the task asked for them; with `listed`, the counts of the records not listed */
   counts?: TallyCounts;
+  /** with a task's `listed`: the indices of the records left to count (VerdictTally.add's list), in batch order */
+  listed?: Uint32Array;
 }
 
 /** What a worker has counted since it started (asked for once, at the end of a run). */
@@ -87,6 +95,8 @@ let classifier: Classifier | undefined;
 /** the counts of a task's records (tasks with `tally`), with and without the dropped flows */
 let tallyFlows: VerdictTally | undefined;
 let tallyPlain: VerdictTally | undefined;
+/** what classifyInPlace reports of a batch for a task with `listed` */
+const inPlaceTally: InPlaceTally = { kept: false, established: 0, replies: 0, bytes: 0, list: new Uint32Array(0), listed: 0 };
 /** the columns of a task's records, when the task lists them by index */
 const gathered = new GatheredColumns();
 let snapshot: Snapshot | undefined;
@@ -135,7 +145,9 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   if (shards === null && workers === 1 && !task.index && outStart === 0 && c.inPlace(task.buf, task.offsets, out)) {
     // a batch the main thread read into this thread's module memory (prepare's regions): classified where it is
     inPlaceBatches++;
-    mine = c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out);
+    const lt = task.listed === true && !task.tally ? inPlaceTally : undefined;
+    mine = c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, lt);
+    if (lt?.kept) return { count: mine, counts: establishedCounts(lt), listed: lt.list.slice(0, lt.listed) };
   } else mine = c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
   if (!task.tally) return { count: mine };
   if (shards !== null || workers > 1) throw new Error('a task that counts its records holds only its own');

@@ -15,6 +15,7 @@ import { loadManifests } from '../../src/manifests/index.js';
 import { compile } from '../../src/policy/compile.js';
 import { buildSnapshot } from '../../src/policy/snapshot.js';
 import { replay, type ReplayOptions } from '../../src/replay/engine.js';
+import { VerdictTally } from '../../src/replay/tally.js';
 import { RECORD_COLS } from '../datapath/traffic.js';
 import { kpf } from '../helpers/cli.js';
 
@@ -78,4 +79,51 @@ t.test('pcapng with several sections and a big-endian nanosecond pcap: the same 
     for (const col of RECORD_COLS) t.same([...a.out[col].subarray(0, a.n)], [...b.out[col].subarray(0, b.n)], `${f}: ${col}`);
     t.ok((a.summary.workers[0]?.inPlaceBatches ?? 0) > 0, `${f}: classified in place`);
   }
+});
+
+t.test('1 worker, a sink that needs counts only: the module counts the established packets, the sink the listed rest', async (t) => {
+  const batches = Math.ceil(20000 / 1024);
+  // every record counted on the main thread
+  const full = new VerdictTally(true);
+  let fullBatches = 0;
+  await replay(capture, snapshot, { workers: 1, batchSize: 1024 }, {
+    batch({ records, verdicts }) {
+      fullBatches++;
+      full.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, verdicts.count);
+    },
+  });
+  t.equal(fullBatches, batches, 'a sink without `listed`: every batch through `batch`');
+  // the established packets counted in the worker's module, the listed records on the main thread
+  const split = new VerdictTally(true);
+  let listedBatches = 0;
+  let listedRecords = 0;
+  let inModule = 0;
+  const s = await replay(capture, snapshot, { workers: 1, batchSize: 1024 }, {
+    batch() {
+      throw new Error('a batch classified in place reached `batch`');
+    },
+    listed({ records, verdicts, counts, list }) {
+      listedBatches++;
+      listedRecords += list.length;
+      inModule += counts.records;
+      for (let j = 1; j < list.length; j++) if (list[j]! <= list[j - 1]!) throw new Error('the list is not in batch order');
+      split.merge(counts);
+      split.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list);
+    },
+  });
+  t.equal(listedBatches, batches, `every batch through \`listed\` (${listedRecords} records listed, ${inModule} counted in the module)`);
+  t.ok(inModule > 10000 && listedRecords > 0 && inModule + listedRecords === 20000, 'most of the records counted in the module, the rest listed');
+  t.same(split.take(), full.take(), 'the same counts: verdicts, reasons, bytes, flags and dropped flows');
+  t.equal(s.forwarded + s.dropped, 20000);
+  // inPlace: false (the engine's own memory): no list, every record through `batch`
+  let staged = 0;
+  await replay(capture, snapshot, { workers: 1, batchSize: 1024, inPlace: false }, {
+    batch() {
+      staged++;
+    },
+    listed() {
+      throw new Error('a staged batch reached `listed`');
+    },
+  });
+  t.equal(staged, batches, 'a batch not in the worker\'s memory goes through `batch`');
 });

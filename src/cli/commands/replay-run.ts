@@ -105,6 +105,10 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
     sink.counts = (parts) => {
       for (const c of parts) stats.merge(c);
     };
+    sink.listed = ({ records, verdicts, counts, list }) => {
+      stats.merge(counts);
+      stats.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list);
+    };
   }
   const summary: ReplaySummary = await replay(input, snapshot, ropts, sink, pool);
   if (progress) io.stderr.write('\r\u001b[K');
