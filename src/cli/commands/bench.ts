@@ -94,8 +94,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const results: Array<{ workers: number; records: number; denied: number; wallSeconds: number; steadySeconds: number; mppsWhole: number; mppsSteady: number }> = [];
     for (const workers of workerCounts) {
       const t0 = performance.now();
-      // the verdicts are only counted (the engine's summary): with several workers, by the workers themselves
-      const s = await replay(capture, snapshot, { workers, batchSize }, { batch() {}, counts() {}, trackFlows: false });
+      // the verdicts are only counted (the engine's summary), as for -o summary: with several workers by the workers
+      // themselves, with one the established packets by its module and the other records on this thread
+      const s = await replay(capture, snapshot, { workers, batchSize }, { batch() {}, counts() {}, listed() {}, trackFlows: false });
       const wall = (performance.now() - t0) / 1000;
       if (s.error) throw s.error;
       const r = {
