@@ -69,16 +69,24 @@ function externalsOf(bundle: URL): string[] {
 }
 
 /**
- * The file that keeps V8's code cache of the bundle `file`: `<file>.v8cache`, or `<file>.coverage.v8cache` in a
- * process that collects block coverage (NODE_V8_COVERAGE, set by tap, c8 and `node --test
- * --experimental-test-coverage` for every process they start). Under block coverage V8 compiles every function with a
- * counter for each block, and the code cache keeps that bytecode: V8 accepts it in a process without coverage (the
- * flags are the same), which then counts blocks on every call. A cache saved by `npm test` made every later replay of
- * the peers' capture spend ~12 % of its main thread in `Builtins_IncBlockCounter` (~115 ms of CPU, ~35 ms of wall
- * time, median of 10 alternating). Each kind of process keeps a cache of its own.
+ * Whether this process collects block coverage: NODE_V8_COVERAGE (c8, `node --test --experimental-test-coverage`), or
+ * tap's own (its processinfo hook starts precise coverage through an inspector session in every process it reaches,
+ * and says so in _TAPJS_PROCESSINFO_COVERAGE_). Coverage started some other way through the inspector is not seen.
  */
-export function codeCacheFile(file: string): string {
-  return process.env['NODE_V8_COVERAGE'] ? `${file}.coverage.v8cache` : `${file}.v8cache`;
+export function collectsCoverage(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env['NODE_V8_COVERAGE'] ?? '') !== '' || env['_TAPJS_PROCESSINFO_COVERAGE_'] === '1';
+}
+
+/**
+ * The file that keeps V8's code cache of the bundle `file`: `<file>.v8cache`, or `<file>.coverage.v8cache` in a
+ * process that {@link collectsCoverage}. Under block coverage V8 compiles every function with a counter for each
+ * block, and the code cache keeps that bytecode: V8 accepts it in a process without coverage (the flags are the
+ * same), which then counts blocks on every call. The caches saved while `npm test` ran made every later replay of the
+ * peers' capture spend ~12 % of its main thread in `Builtins_IncBlockCounter` (~115 ms of CPU, ~35 ms of wall time,
+ * median of 10 alternating). Each kind of process keeps a cache of its own.
+ */
+export function codeCacheFile(file: string, env: NodeJS.ProcessEnv = process.env): string {
+  return collectsCoverage(env) ? `${file}.coverage.v8cache` : `${file}.v8cache`;
 }
 
 function runScriptBundle<T>(bundle: URL, modules: ReadonlyMap<string, unknown>): ScriptBundle<T> {

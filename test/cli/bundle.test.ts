@@ -136,30 +136,45 @@ t.test('the code cache: saved after a run, used by the next, replaced when damag
 t.test('a process that collects block coverage keeps a code cache of its own', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
   // V8 keeps the block counters of coverage in the bytecode it caches and accepts that cache without coverage: a
   // cache saved by `npm test` made every later replay count blocks. Neither kind of run may touch the other's cache.
-  const plainEnv: NodeJS.ProcessEnv = { ...process.env };
+  t.equal(codeCacheFile('/x/b.cjs', {}), '/x/b.cjs.v8cache', 'no coverage: <bundle>.v8cache');
+  t.equal(codeCacheFile('/x/b.cjs', { NODE_V8_COVERAGE: '/tmp/c' }), '/x/b.cjs.coverage.v8cache', 'NODE_V8_COVERAGE');
+  t.equal(codeCacheFile('/x/b.cjs', { _TAPJS_PROCESSINFO_COVERAGE_: '1' }), '/x/b.cjs.coverage.v8cache', 'tap’s coverage');
+  t.equal(codeCacheFile('/x/b.cjs', { _TAPJS_PROCESSINFO_COVERAGE_: '0', NODE_V8_COVERAGE: '' }), '/x/b.cjs.v8cache', 'both off');
+  // a child without coverage: tap's hook (in NODE_OPTIONS) is told not to start it
+  const plainEnv: NodeJS.ProcessEnv = { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
   delete plainEnv['NODE_V8_COVERAGE'];
   const covDir = mkdtempSync(join(tmpdir(), 'kpf-cov-'));
-  const coverageEnv = { ...plainEnv, NODE_V8_COVERAGE: covDir };
   const replay = (env: NodeJS.ProcessEnv) =>
     spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', `${ROOT}captures/lab.pcap`, '-o', 'json', '--workers', '1'], { encoding: 'utf8', env });
   const bundles = [BUNDLE, WORKER_BUNDLE, ...(existsSync(POOL_BUNDLE) ? [POOL_BUNDLE] : [])];
+  const name = (b: string) => b.slice(ROOT.length);
   try {
     for (const b of bundles) for (const f of [`${b}.v8cache`, `${b}.coverage.v8cache`]) rmSync(f, { force: true });
     const plain = replay(plainEnv);
     t.equal(plain.status, 0, 'without coverage: exit 0') || t.comment(plain.stderr);
     const saved = new Map(bundles.map((b) => [b, existsSync(`${b}.v8cache`) ? readFileSync(`${b}.v8cache`) : null]));
     for (const b of bundles) {
-      t.ok(saved.get(b), `without coverage: ${b.slice(ROOT.length)}.v8cache saved`);
-      t.notOk(existsSync(`${b}.coverage.v8cache`), `without coverage: no ${b.slice(ROOT.length)}.coverage.v8cache`);
+      t.ok(saved.get(b), `without coverage: ${name(b)}.v8cache saved`);
+      t.notOk(existsSync(`${b}.coverage.v8cache`), `without coverage: no ${name(b)}.coverage.v8cache`);
     }
-    const covered = replay(coverageEnv);
-    t.equal(covered.stdout, plain.stdout, 'with coverage: the same records') || t.comment(covered.stderr);
-    t.ok(readdirSync(covDir).some((f) => f.endsWith('.json')), 'the run did collect coverage');
+    // NODE_V8_COVERAGE, as c8 sets it
+    const covered = replay({ ...plainEnv, NODE_V8_COVERAGE: covDir });
+    t.equal(covered.stdout, plain.stdout, 'NODE_V8_COVERAGE: the same records') || t.comment(covered.stderr);
+    t.ok(readdirSync(covDir).some((f) => f.endsWith('.json')), 'NODE_V8_COVERAGE: the run did collect coverage');
     for (const b of bundles) {
-      t.ok(existsSync(`${b}.coverage.v8cache`), `with coverage: ${b.slice(ROOT.length)}.coverage.v8cache saved`);
-      t.same(readFileSync(`${b}.v8cache`), saved.get(b), `with coverage: ${b.slice(ROOT.length)}.v8cache untouched`);
+      t.ok(existsSync(`${b}.coverage.v8cache`), `NODE_V8_COVERAGE: ${name(b)}.coverage.v8cache saved`);
+      t.same(readFileSync(`${b}.v8cache`), saved.get(b), `NODE_V8_COVERAGE: ${name(b)}.v8cache untouched`);
     }
-    t.equal(codeCacheFile('/x/b.cjs'), process.env['NODE_V8_COVERAGE'] ? '/x/b.cjs.coverage.v8cache' : '/x/b.cjs.v8cache', 'this process’s own cache name');
+    // tap's own coverage, when this test runs under it with coverage on (its hook in NODE_OPTIONS)
+    if (process.env['_TAPJS_PROCESSINFO_COVERAGE_'] === '1') {
+      for (const b of bundles) rmSync(`${b}.coverage.v8cache`, { force: true });
+      const tap = replay({ ...plainEnv, _TAPJS_PROCESSINFO_COVERAGE_: '1' });
+      t.equal(tap.stdout, plain.stdout, 'tap’s coverage: the same records') || t.comment(tap.stderr);
+      for (const b of bundles) {
+        t.ok(existsSync(`${b}.coverage.v8cache`), `tap’s coverage: ${name(b)}.coverage.v8cache saved`);
+        t.same(readFileSync(`${b}.v8cache`), saved.get(b), `tap’s coverage: ${name(b)}.v8cache untouched`);
+      }
+    }
   } finally {
     rmSync(covDir, { recursive: true, force: true });
   }
