@@ -81,6 +81,33 @@ t.test('pcapng with several sections and a big-endian nanosecond pcap: the same 
   }
 });
 
+/** The counts of every record of `file` counted on the main thread, and split (sink.listed); batches of each kind. */
+async function counted(file: string) {
+  const full = new VerdictTally(true);
+  let fullBatches = 0;
+  await replay(file, snapshot, { workers: 1, batchSize: 1024 }, {
+    batch({ records, verdicts }) {
+      fullBatches++;
+      full.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, verdicts.count);
+    },
+  });
+  const split = new VerdictTally(true);
+  let listedBatches = 0;
+  let batchBatches = 0;
+  await replay(file, snapshot, { workers: 1, batchSize: 1024 }, {
+    batch({ records, verdicts }) {
+      batchBatches++;
+      split.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, verdicts.count);
+    },
+    listed({ records, verdicts, counts, list }) {
+      listedBatches++;
+      split.merge(counts);
+      split.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list);
+    },
+  });
+  return { full: full.take(), split: split.take(), fullBatches, listedBatches, batchBatches };
+}
+
 t.test('1 worker, a sink that needs counts only: the module counts the established packets, the sink the listed rest', async (t) => {
   const batches = Math.ceil(20000 / 1024);
   // every record counted on the main thread
@@ -126,4 +153,14 @@ t.test('1 worker, a sink that needs counts only: the module counts the establish
     },
   });
   t.equal(staged, batches, 'a batch not in the worker\'s memory goes through `batch`');
+});
+
+t.test('the split count of pcapng with several sections, a big-endian nanosecond pcap and the lab capture', async (t) => {
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  for (const f of ['multi-section.pcapng', 'eth-be-nsec.pcap', 'lab.pcap']) {
+    const c = await counted(path.resolve(here, '../../captures', f));
+    t.ok(c.listedBatches > 0 && c.listedBatches + c.batchBatches === c.fullBatches, `${f}: ${c.listedBatches} of ${c.fullBatches} batches split`);
+    t.ok(c.full.records > 0, `${f}: ${c.full.records} records`);
+    t.same(c.split, c.full, `${f}: the same counts`);
+  }
 });
