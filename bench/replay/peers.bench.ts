@@ -14,7 +14,7 @@
  * allowed counts differ: compare costs, not verdicts (peers/README.md).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,11 +42,29 @@ if (!existsSync(empty)) {
 }
 const haveTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
 
-function wall(cmd: string, args: string[], env: Record<string, string> = {}): number {
+/**
+ * CPU seconds (user and system, every thread) of the children this process has waited for: /proc/self/stat's cutime
+ * and cstime, in clock ticks (1/100 s on Linux); null without /proc.
+ */
+function childrenCpu(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** One run: its wall seconds, and its CPU seconds (null without /proc). */
+function wall(cmd: string, args: string[], env: Record<string, string> = {}): [number, number | null] {
+  const c0 = childrenCpu();
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return (performance.now() - t0) / 1000;
+  const w = (performance.now() - t0) / 1000;
+  const c1 = childrenCpu();
+  return [w, c0 === null || c1 === null ? null : c1 - c0];
 }
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -70,17 +88,30 @@ const variants: Array<[string, string, string[], Record<string, string>?]> = [
 execFileSync('cat', [pcap], { stdio: 'ignore' }); // page cache
 // round robin, so that a slow spell of this shared machine falls on every variant alike
 const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
-for (let r = 0; r < RUNS; r++) for (const [name, cmd, args, env] of variants) times.get(name)!.push(wall(cmd, args, env));
+const cpus = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+for (let r = 0; r < RUNS; r++) {
+  for (const [name, cmd, args, env] of variants) {
+    const [w, c] = wall(cmd, args, env);
+    times.get(name)!.push(w);
+    if (c !== null) cpus.get(name)!.push(c);
+  }
+}
 const results = new Map<string, number>([...times].map(([name, ts]) => [name, median(ts)]));
+// CPU: every thread's user and system time, median (kpf keeps two threads busy: on a shared machine it needs the time
+// of two cores where tcpdump needs one)
+const cpuOf = (name: string): string => {
+  const c = cpus.get(name)!;
+  return c.length === RUNS ? `  cpu ${median(c).toFixed(2)} s (${(median(c) / results.get(name)!).toFixed(2)} cores)` : '';
+};
 const ref = results.get('tcpdump BPF filter -w /dev/null');
 const c = results.get('C reference classifier')!;
 console.log(`${N} records of 64 B, median of ${RUNS} runs, whole process (Mpps = records / wall seconds)`);
 for (const [name, s] of results) {
   if (name.endsWith('no records')) {
-    console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  (start-up and shut-down only)`);
+    console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  (start-up and shut-down only)${cpuOf(name)}`);
     continue;
   }
-  console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  ${(N / s / 1e6).toFixed(2).padStart(6)} Mpps  vs C ${(c / s).toFixed(2)}${ref ? `  vs tcpdump ${(ref / s).toFixed(2)}` : ''}`);
+  console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  ${(N / s / 1e6).toFixed(2).padStart(6)} Mpps  vs C ${(c / s).toFixed(2)}${ref ? `  vs tcpdump ${(ref / s).toFixed(2)}` : ''}${cpuOf(name)}`);
 }
 if (!haveTcpdump) console.log('tcpdump is not installed: its variant was skipped');
 if (extraCerts) console.log(`NODE_EXTRA_CA_CERTS=${extraCerts}: the node variants start with it, except kpf's (bin/kpf drops it)`);
