@@ -30,8 +30,8 @@ export interface ScriptBundle<T> {
   exports: T;
   /**
    * Writes V8's code cache of the bundle beside it ({@link codeCacheFile}: `<bundle>.v8cache`) when it had none or V8
-   * rejected it (another Node or V8 flags, a rebuilt bundle). Best effort: a read-only checkout keeps compiling. Call it after the work,
-   * so that the cache holds the functions compiled while doing it.
+   * rejected it (another Node or V8 flags, a rebuilt bundle). Best effort: a read-only checkout keeps compiling. Call
+   * it after the work, so that the cache holds the functions compiled while doing it.
    */
   saveCache(): void;
 }

@@ -567,7 +567,8 @@ export class Classifier {
     const s = this.snap;
     const revision = (s.flags & SemanticsBits.REEVALUATE) !== 0 ? s.revision >>> 0 : -1;
     // (the counters are folded after every batch: the established and reply counts below are this batch's)
-    this.listing = tally !== undefined && core.tallyStart(count);
+    const listing = tally !== undefined && core.tallyStart(count);
+    this.listing = listing;
     core.useBatch(buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out);
     try {
       core.prefill(count);
@@ -575,18 +576,18 @@ export class Classifier {
       for (let c0 = 0; c0 < count; c0 += CHUNK) this.runFast(core, c0, Math.min(count, c0 + CHUNK), 0, -1, revision, 0, buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out);
     } finally {
       core.useChunk();
-      if (this.listing) core.tallyStop();
+      if (listing) core.tallyStop();
+      this.listing = false;
     }
     if (count > 0) ct.timeNs = tsSec[count - 1]! * 1e9 + tsNsec[count - 1]!;
     const f = this.foldFastCounters(core);
     if (tally !== undefined) {
-      tally.kept = this.listing;
-      tally.established = this.listing ? f.established : 0;
-      tally.replies = this.listing ? f.replies : 0;
-      tally.bytes = this.listing ? core.establishedBytes : 0;
+      tally.kept = listing;
+      tally.established = listing ? f.established : 0;
+      tally.replies = listing ? f.replies : 0;
+      tally.bytes = listing ? core.establishedBytes : 0;
       tally.list = core.tallyList;
-      tally.listed = this.listing ? core.tallyCount : 0;
-      this.listing = false;
+      tally.listed = listing ? core.tallyCount : 0;
     }
     this.ct.sweep(undefined, 64);
     return count;
