@@ -328,7 +328,7 @@ export class FastCore {
    * others.
    */
   readonly shardChunk: (n: number, rangeStart: number, workers: number, vips: number) => void;
-  /** Writes the record columns established packets share into chunk records [0, n), before `run` (src/wasm/fast4.ts). */
+  /** Writes the record columns established packets share (not the verdict) into chunk records [0, n), before `run` (src/wasm/fast4.ts). */
   readonly prefill: (n: number) => void;
 
   constructor(arena: Arena, tcp: FastTable, other: FastTable, timeouts: Float64Array, reasonEstablished: number, reasonReply: number) {

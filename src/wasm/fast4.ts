@@ -818,14 +818,12 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
 }
 
 /**
- * Classifies chunk records [i, end) while they take the fast path; returns the first declined index, or `end`.
- * Records of other shards (`shard` >= 0 and shards[i] != shard) are skipped untouched. `revision` >= 0 requires the
- * entry's revision to equal it (--on-policy-change=reevaluate); `rangeStart` is the batch offset of bytes[0].
- */
-/**
  * Writes the columns every established packet's record has alike — source and destination endpoint and identity 0,
- * no backend, FORWARDED — into chunk records [0, n), before `run` classifies them: one fill a column instead of six
- * stores a packet. A record any other path writes (memoRecord, the general path) overwrites them.
+ * no backend — into chunk records [0, n), before `run` classifies them: one fill a column instead of five stores a
+ * packet. A record any other path writes (memoRecord, the general path) overwrites them. Not the verdict: a record
+ * has a verdict only once it is classified, so that the records of a batch whose thread failed in its middle are
+ * told from those it classified (the replay engine gives them the default verdict; a prefilled FORWARDED would have
+ * passed them as forwarded).
  */
 export function prefill(n: u32): void {
   const C = <usize>chunk;
@@ -835,9 +833,13 @@ export function prefill(n: u32): void {
   memory.fill(outBase + 16 * C, 0, b);
   memory.fill(outBase + 20 * C, 0, b);
   memory.fill(outBase + 24 * C, 0xff, b);
-  memory.fill(outBase + 30 * C, VERDICT_FORWARDED, <usize>n);
 }
 
+/**
+ * Classifies chunk records [i, end) while they take the fast path; returns the first declined index, or `end`.
+ * Records of other shards (`shard` >= 0 and shards[i] != shard) are skipped untouched. `revision` >= 0 requires the
+ * entry's revision to equal it (--on-policy-change=reevaluate); `rangeStart` is the batch offset of bytes[0].
+ */
 export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64): u32 {
   const C = <usize>chunk;
   // the previous packet's tuple and the index record it found (or created): in a capture most packets belong to the
@@ -1015,7 +1017,8 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     const ing: i32 = <i32>((nRules > 1 ? load<u32>(rules, 4) : 0) - REF_BIAS);
     store<i32>(outBase + (ii << 2), eg);
     store<i32>(outBase + 4 * C + (ii << 2), ing);
-    // (the endpoints, identities, backend and verdict an established packet's record has were written by `prefill`)
+    // (the endpoints, identities and backend an established packet's record has were written by `prefill`)
+    store<u8>(outBase + 30 * C + ii, VERDICT_FORWARDED);
     store<u32>(st + S_PACKETS, load<u32>(st + S_PACKETS) + 1);
     store<u32>(st + S_FORWARDED, load<u32>(st + S_FORWARDED) + 1);
     store<f64>(st + S_EST_BYTES, load<f64>(st + S_EST_BYTES) + <f64>load<u32>(inWire + (ii << 2)));

@@ -616,3 +616,33 @@ t.test('in place: a frame that runs past the batch buffer is read no further tha
   t.not(b.verdict[1], 1, 'the cut one is not');
   t.equal(w.fastPathPackets, 1, 'the module took the first frame, and left the cut one to the general path');
 });
+
+t.test('in place: prefill writes no verdict, so a batch whose thread fails in its middle keeps its unclassified records at 0', async (t) => {
+  const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
+  const frames = [seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x02), seg('10.0.0.2', '10.0.0.1', 80, 40000, 0x12), seg('10.0.0.1', '10.0.0.2', 40000, 80, 0x10)];
+  const [buf, n, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec] = frameBatch(frames, 1_800_000_000);
+  const layout = slotLayout(n, buf.length);
+  const parts = Classifier.prepare({}, new Conntrack({}, layout.bytes));
+  const region = new Region(parts.ct.arena!, n, buf.length);
+  const cols = region.cols;
+  region.buf.set(buf);
+  cols.offsets.set(offsets);
+  cols.capLens.set(capLens);
+  cols.wireLens.set(wireLens);
+  cols.linkTypes.set(linkTypes);
+  cols.tsSec.set(tsSec);
+  cols.tsNsec.set(tsNsec);
+  // what a worker has done to the batch when it fails right after prefill: the engine (replay/engine.ts complete)
+  // tells the records it left without a verdict by their 0
+  const core = parts.core!;
+  core.useBatch(region.buf, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, region.out);
+  core.prefill(n);
+  core.useChunk();
+  t.same([...region.out.verdict.subarray(0, n)], [0, 0, 0], 'no verdict before the records are classified');
+  t.same([...region.out.backend.subarray(0, n)], [-1, -1, -1], 'the shared columns are prefilled');
+  // classified, the established packets' verdicts are the module's own writes (the third packet here)
+  const w = new Classifier(open, {}, parts);
+  w.classifyInPlace(region.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, region.out);
+  t.same([...region.out.verdict.subarray(0, n)], [1, 1, 1], 'each record forwarded once classified');
+  t.equal(w.counters.established, 1, 'the last one as an established packet, by the module');
+});
