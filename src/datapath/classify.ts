@@ -547,7 +547,8 @@ export class Classifier {
    * memory ({@link inPlace}): the module reads the records where they are and writes their verdicts into `out`
    * [0, count) itself — no staging of the records, no copy of the verdicts out. The records the module declines
    * take the general path, into `out` too. The same records, counters and conntrack state as classifyRecords
-   * (test/datapath/wasm-core.test.ts).
+   * (test/datapath/wasm-core.test.ts). With `desc`, the batch's descriptors (wasm-core.ts Describer, written by
+   * another thread for exactly these views): the module reads them instead of parsing the frames.
    */
   classifyInPlace(
     buf: Uint8Array,
@@ -560,6 +561,7 @@ export class Classifier {
     tsNsec: Uint32Array,
     out: VerdictBatch,
     tally?: InPlaceTally,
+    desc?: Uint32Array,
   ): number {
     const core = this.core;
     if (core === null || count > out.capacity) throw new Error(`classifyInPlace: ${core === null ? 'no fast path' : `${count} records for ${out.capacity}`}`);
@@ -569,7 +571,7 @@ export class Classifier {
     // (the counters are folded after every batch: the established and reply counts below are this batch's)
     const listing = tally !== undefined && core.tallyStart(count);
     this.listing = listing;
-    core.useBatch(buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out);
+    core.useBatch(buf, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec, out, desc);
     try {
       core.prefill(count);
       // CHUNK records a call: the count log holds a chunk's

@@ -393,6 +393,7 @@ export class FastCore {
       setInput(offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number): void;
       rebuildIndex(d: number, slots: number): void;
       setTally(at: number): void;
+      setDesc(at: number): void;
     };
     x.setLayout(
       desc.byteOffset,
@@ -423,6 +424,7 @@ export class FastCore {
     this.prefill = x.prefill;
     this.setInput = x.setInput;
     this.setTally = x.setTally;
+    this.setDesc = x.setDesc;
     this.memoryBuffer = arena.buffer;
   }
 
@@ -467,6 +469,7 @@ export class FastCore {
   }
 
   private readonly setInput: (offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number) => void;
+  private readonly setDesc: (at: number) => void;
   private readonly memoryBuffer: SharedArrayBuffer;
   /** whether `run` reads a batch in place ({@link useBatch}) rather than the chunk buffers */
   private inPlace = false;
@@ -475,14 +478,27 @@ export class FastCore {
    * Points `run` at a batch that lies in this memory — its frames' bytes, record columns and VerdictBatch, as the
    * replay's main thread reads them there for a worker (replay/engine.ts) — so that its records are classified where
    * they are: no staging, no copy of the verdicts out. Records are then indexed as in the batch ([0, count), frame
-   * offsets relative to `bytes`, `rangeStart` 0); `prefill` and `run` write `out`. {@link useChunk} goes back.
-   * Throws when a view is not in this memory.
+   * offsets relative to `bytes`, `rangeStart` 0); `prefill` and `run` write `out`. With `desc`, the batch's
+   * descriptors that {@link Describer.describe} wrote for exactly these views (4 words a record, `run` reads them
+   * instead of parsing the frames). {@link useChunk} goes back. Throws when a view is not in this memory.
    */
-  useBatch(bytes: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, tsSec: Float64Array, tsNsec: Uint32Array, out: VerdictBatchLike & { buffer: ArrayBufferLike; capacity: number }): void {
-    for (const b of [bytes.buffer, offsets.buffer, capLens.buffer, wireLens.buffer, linkTypes.buffer, tsSec.buffer, tsNsec.buffer, out.buffer]) {
+  useBatch(
+    bytes: Uint8Array,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    linkTypes: Uint16Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    out: VerdictBatchLike & { buffer: ArrayBufferLike; capacity: number },
+    desc?: Uint32Array,
+  ): void {
+    for (const b of [bytes.buffer, offsets.buffer, capLens.buffer, wireLens.buffer, linkTypes.buffer, tsSec.buffer, tsNsec.buffer, out.buffer, desc?.buffer ?? out.buffer]) {
       if (!Arena.sameIdentity(b, this.memoryBuffer)) throw new Error('FastCore.useBatch: a view outside the module memory');
     }
+    if (desc !== undefined && desc.length < 4 * out.capacity) throw new Error(`FastCore.useBatch: ${desc.length / 4} descriptors for ${out.capacity} records`);
     this.setInput(offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, linkTypes.byteOffset, tsSec.byteOffset, tsNsec.byteOffset, bytes.byteOffset, bytes.byteLength, out.egress.byteOffset, out.capacity);
+    this.setDesc(desc?.byteOffset ?? 0);
     this.inPlace = true;
   }
 
@@ -503,6 +519,7 @@ export class FastCore {
   /** Points `run` back at the chunk buffers {@link stage} fills (after {@link useBatch}). */
   useChunk(): void {
     if (!this.inPlace) return;
+    this.setDesc(0);
     this.setInput(this.offsets.byteOffset, this.capLens.byteOffset, this.wireLens.byteOffset, this.linkTypes.byteOffset, this.tsSec.byteOffset, this.tsNsec.byteOffset, this.bytes.byteOffset, 0xffffffff, this.outOffset, CHUNK);
     this.inPlace = false;
   }
@@ -758,4 +775,52 @@ export function memoHash(fp: number, cls: number, src: number, dst: number, dpor
   h = mix32i(h, dst | 0);
   h = mix32i(h, dport);
   return fmix32i(h);
+}
+
+/** 32-bit words of a record's descriptor (src/wasm/fast4.ts describe) */
+export const DESC_WORDS = 4;
+
+/**
+ * The module's `describe` in a thread other than the one whose module classifies: the replay's main thread of a
+ * 1-worker replay, over the worker's module memory, where it has just read and walked a batch (replay/engine.ts). It
+ * writes each record's descriptor — the fields `run` would parse from the record's columns and frame, or zeros where
+ * `run` would decline the record — into the batch's region, and the worker's `run` reads them there
+ * ({@link FastCore.useBatch} with `desc`): the parse moves from the replay's long pole (the worker) to the thread
+ * that has the frames in its caches. The instance has no tables: `describe` only reads its input and writes the
+ * descriptors.
+ */
+export class Describer {
+  private readonly setInput: (offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number) => void;
+  private readonly run: (n: number, rangeStart: number, at: number) => void;
+  private readonly buffer: SharedArrayBuffer;
+
+  /** Null when the module is off (KPF_WASM=0). */
+  static over(memory: WebAssembly.Memory): Describer | null {
+    const mod = fastModule();
+    return mod === null ? null : new Describer(mod, memory);
+  }
+
+  private constructor(mod: WebAssembly.Module, memory: WebAssembly.Memory) {
+    const x = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as {
+      setInput(offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number): void;
+      describe(n: number, rangeStart: number, at: number): void;
+    };
+    this.setInput = x.setInput;
+    this.run = x.describe;
+    this.buffer = memory.buffer as unknown as SharedArrayBuffer;
+  }
+
+  /**
+   * The descriptors of records [0, n) of a batch (frame offsets relative to `bytes`, as FastCore.useBatch takes
+   * them) into `desc` [0, 4n). Throws when a view is not in this memory or `desc` is too short.
+   */
+  describe(bytes: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, n: number, desc: Uint32Array): void {
+    for (const b of [bytes.buffer, offsets.buffer, capLens.buffer, wireLens.buffer, linkTypes.buffer, desc.buffer]) {
+      if (!Arena.sameIdentity(b, this.buffer)) throw new Error('Describer: a view outside the module memory');
+    }
+    if (n > offsets.length || n > capLens.length || n > wireLens.length || n > linkTypes.length || DESC_WORDS * n > desc.length) throw new Error(`Describer: ${n} records for shorter views`);
+    // (the time columns and the records' verdicts are run's: describe reads neither)
+    this.setInput(offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, linkTypes.byteOffset, 0, 0, bytes.byteOffset, bytes.byteLength, 0, n);
+    this.run(n, 0, desc.byteOffset);
+  }
 }

@@ -17,7 +17,7 @@
 import { KpfError } from '../core/errors.js';
 import { PacketVerdict, RuleRef, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
-import { fastModule } from '../datapath/wasm-core.js';
+import { DESC_WORDS, Describer, fastModule } from '../datapath/wasm-core.js';
 import { BatchSharder } from './sharder.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import type { BatchArena, BatchMemory } from '../sources/reader.js';
@@ -49,6 +49,11 @@ export interface ReplayOptions {
    * true; false: into memory of the engine's own, which the worker copies from — the path of several workers)
    */
   inPlace?: boolean;
+  /**
+   * With batches classified in place, the main thread describes each batch for the worker's module (default true;
+   * false: the module parses the frames itself; for tests and measurements)
+   */
+  describe?: boolean;
 }
 
 export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
@@ -139,6 +144,8 @@ class SharedSlot implements BatchMemory {
   /** byte offset of the verdicts in `out` */
   readonly outByteOffset: number;
   readonly verdicts: VerdictBatch;
+  /** the records' descriptors (datapath/wasm-core.ts Describer), in a region only */
+  readonly desc: Uint32Array | null;
   /**
    * Laid out by replay/slot-layout.ts in a SharedArrayBuffer of its own, or (`region`) in a region of a worker's
    * module memory, which that worker classifies in place.
@@ -163,6 +170,7 @@ class SharedSlot implements BatchMemory {
     this.ifaces = new Uint16Array(capacity);
     this.fileOffsets = new Float64Array(capacity);
     this.verdicts = new VerdictBatch(capacity, this.out, this.outByteOffset);
+    this.desc = region ? new Uint32Array(m, start + l.desc, DESC_WORDS * capacity) : null;
   }
 
   /**
@@ -253,6 +261,7 @@ export async function replay(
   // with one worker, its batch regions (replay/slot-layout.ts): slots there are read into where the worker's module
   // classifies them
   let regions: SlotRegions | null = null;
+  let describer: Describer | null = null;
   const takeSlot = (bytes: number, records: number): SharedSlot => {
     for (let k = free.length - 1; k >= 0; k--) {
       const s = free[k]!;
@@ -280,7 +289,11 @@ export async function replay(
     if (opts.workers === 1 && opts.inPlace !== false) {
       const r = await pool.regions(0);
       // a region holds a batch of up to r.records records read in chunks of r.chunk bytes
-      if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) regions = { ...r, starts: [...r.starts] };
+      if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) {
+        regions = { ...r, starts: [...r.starts] };
+        // the main thread describes each batch it reads there, for the worker's module (datapath/wasm-core.ts Describer)
+        if (r.wasm !== undefined && opts.describe !== false) describer = Describer.over(r.wasm);
+      }
     }
     reader = await openCapture(input, { maxBatch: opts.batchSize, bufferSize: SLOT_BYTES, arena });
   } catch (e) {
@@ -323,6 +336,8 @@ export async function replay(
     const mySeq = seq++;
     const { buf, verdicts } = slot;
     let g: Gathered | null = null;
+    const desc = describer !== null && slot.desc !== null ? slot.desc : null;
+    if (desc !== null) describer!.describe(buf, slot.offsets, slot.capLens, slot.wireLens, slot.linkTypes, n, desc);
     if (W > 1) {
       // each worker is handed its own records, gathered in one range (replay/sharder.ts)
       g = slot.gathered ??= new Gathered(slot.capacity, W);
@@ -354,6 +369,7 @@ export async function replay(
           ...(g ? {} : { outByteOffset: slot.outByteOffset }),
           ...(counting ? { tally: { flows: counting.trackFlows } } : {}),
           ...(listing ? { listed: true } : {}),
+          ...(desc !== null ? { desc } : {}),
           ...(crash ? { crash: true } : {}),
         })
         .then(

@@ -6,7 +6,7 @@
  * with this function.
  */
 import { VerdictBatch } from '../datapath/classify.js';
-import { Arena } from '../datapath/wasm-core.js';
+import { Arena, DESC_WORDS } from '../datapath/wasm-core.js';
 
 /** bytes the reader reads at a time into a slot (its chunk) */
 export const SLOT_BYTES = 1 << 20;
@@ -25,6 +25,8 @@ export interface SlotLayout {
   tsNsec: number;
   linkTypes: number;
   out: number;
+  /** the records' descriptors (datapath/wasm-core.ts Describer: DESC_WORDS words a record) */
+  desc: number;
   bytes: number;
 }
 
@@ -44,12 +46,15 @@ export function slotLayout(records: number, chunk: number): SlotLayout {
   const tsNsec = take(4 * records);
   const linkTypes = take(2 * records);
   const out = take(VerdictBatch.bytes(records));
-  return { buf, tsSec, offsets, capLens, wireLens, tsNsec, linkTypes, out, bytes: at };
+  const desc = take(4 * DESC_WORDS * records);
+  return { buf, tsSec, offsets, capLens, wireLens, tsNsec, linkTypes, out, desc, bytes: at };
 }
 
 /** A worker's regions, as its `prepare` task returns them: its module memory and where each region starts. */
 export interface SlotRegions {
   memory: SharedArrayBuffer;
+  /** the module memory itself, for a describing instance over it (datapath/wasm-core.ts Describer) */
+  wasm?: WebAssembly.Memory;
   starts: number[];
   records: number;
   chunk: number;

@@ -57,6 +57,17 @@ let snap: usize = 0;
  * the records of this list only.
  */
 let tallyAt: usize = 0;
+/** the batch's descriptors (`describe`, 16 bytes a record), or 0: `run` parses the frames itself */
+let inDesc: usize = 0;
+
+/**
+ * Has `run` read the records' descriptors at `at` (0: none), which `describe` wrote for the same input (another
+ * instance over this memory may have: the replay's main thread describes the batch it read into a region of this
+ * memory before the worker classifies it).
+ */
+export function setDesc(at: usize): void {
+  inDesc = at;
+}
 
 // state block: f64 at 0 clock (8 unused); u32 at 16.. counters (deltas since the caller last folded them)
 const S_CLOCK = 0;
@@ -818,6 +829,44 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
 }
 
 /**
+ * The descriptor of each record [0, n) of the input (setInput) at `at`, 16 bytes a record: for a frame `run` takes
+ * (parse4's common case, with a valid TCP flag combination), its source address, destination address and ports word
+ * (host order, as `run` compares them) and the word proto | TCP flags << 8 | IP total length << 16; for any other
+ * record four zero words (proto is 6 or 17 in a descriptor, so its last word is never 0). `run` then reads 16 bytes a
+ * record instead of the record's columns and its frame's headers: the replay's main thread, which has just read and
+ * walked the batch (its bytes are in that core's caches), describes it, and the worker, the replay's long pole,
+ * classifies it. Pure: it reads the input and writes the descriptors, and changes no global.
+ */
+export function describe(n: u32, rangeStart: u32, at: usize): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const ii = <usize>i;
+    const o: usize = at + (ii << 4);
+    const p = parse4(ii, rangeStart);
+    let meta: u32 = 0;
+    if (p != 0) {
+      const proto = <u32>load<u8>(p, 9);
+      const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+      let fl: u32 = 0;
+      let ok = true;
+      if (proto == 6) {
+        fl = <u32>load<u8>(p + 20, 13);
+        ok = ((TCP_VALID >> <u64>(fl & 0x37)) & 1) != 0;
+      }
+      if (ok) meta = proto | (fl << 8) | (tot << 16);
+    }
+    if (meta == 0) {
+      store<u64>(o, 0);
+      store<u64>(o, 0, 8);
+      continue;
+    }
+    store<u32>(o, bswap<u32>(load<u32>(p, 12)));
+    store<u32>(o, bswap<u32>(load<u32>(p, 16)), 4);
+    store<u32>(o, bswap<u32>(load<u32>(p + 20)), 8);
+    store<u32>(o, meta, 12);
+  }
+}
+
+/**
  * Writes the columns every established packet's record has alike — source and destination endpoint and identity 0,
  * no backend — into chunk records [0, n), before `run` classifies them: one fill a column instead of five stores a
  * packet. A record any other path writes (memoRecord, the general path) overwrites them. Not the verdict: a record
@@ -859,23 +908,37 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
   for (; i < end; i++) {
     const ii = <usize>i;
     if (shard >= 0 && <i32>load<u8>(inShard + ii) != shard) continue;
-    // ---- packet/fast4.ts parse
-    const p = parse4(ii, rangeStart);
-    if (p == 0) return i;
-    const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
-    const proto = <u32>load<u8>(p, 9);
-    const l4: usize = p + 20;
-    let tcpFlags: u32 = 0;
+    let tot: u32, proto: u32, tcpFlags: u32 = 0, src: u32, dst: u32, ports: u32;
     let d: usize = desc + 128;
-    if (proto == 6) {
-      tcpFlags = <u32>load<u8>(l4, 13);
-      // ---- CtTable.lookup: an invalid flag combination is INVALID (general path)
-      if (((TCP_VALID >> <u64>(tcpFlags & 0x37)) & 1) == 0) return i;
-      d = desc;
+    if (inDesc != 0) {
+      // the record's descriptor (describe): the same fields, or zeros where the parse below would decline
+      const o: usize = inDesc + (ii << 4);
+      const meta = load<u32>(o, 12);
+      if (meta == 0) return i;
+      proto = meta & 0xff;
+      tcpFlags = (meta >> 8) & 0xff;
+      tot = meta >> 16;
+      src = load<u32>(o);
+      dst = load<u32>(o, 4);
+      ports = load<u32>(o, 8);
+      if (proto == 6) d = desc;
+    } else {
+      // ---- packet/fast4.ts parse
+      const p = parse4(ii, rangeStart);
+      if (p == 0) return i;
+      tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+      proto = <u32>load<u8>(p, 9);
+      const l4: usize = p + 20;
+      if (proto == 6) {
+        tcpFlags = <u32>load<u8>(l4, 13);
+        // ---- CtTable.lookup: an invalid flag combination is INVALID (general path)
+        if (((TCP_VALID >> <u64>(tcpFlags & 0x37)) & 1) == 0) return i;
+        d = desc;
+      }
+      src = bswap<u32>(load<u32>(p, 12));
+      dst = bswap<u32>(load<u32>(p, 16));
+      ports = bswap<u32>(load<u32>(l4));
     }
-    const src = bswap<u32>(load<u32>(p, 12));
-    const dst = bswap<u32>(load<u32>(p, 16));
-    const ports = bswap<u32>(load<u32>(l4));
     const fp: u32 = (4 << 8) | proto;
     // ---- CtTable.find
     let h: u32 = 0;

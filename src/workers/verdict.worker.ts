@@ -58,6 +58,12 @@ export interface VerdictTask extends RecordColumns {
    * main thread counts the verdicts of those only (replay/tally.ts); ignored for a batch classified otherwise
    */
   listed?: boolean;
+  /**
+   * The batch's descriptors (datapath/wasm-core.ts Describer), which the main thread wrote into the same region of
+   * this thread's module memory as the batch: the module reads them instead of parsing the frames. Only with a batch
+   * classified in place; ignored otherwise.
+   */
+  desc?: Uint32Array;
   /** test hook: the worker exits while holding this task */
   crash?: boolean;
 }
@@ -89,6 +95,8 @@ export interface WorkerStats {
   fragments: ReturnType<Classifier['frags']['stats']>;
   /** tasks whose batch the worker classified in its own memory, where the main thread had read it */
   inPlaceBatches: number;
+  /** of those, the batches the main thread had described (their task's `desc`) */
+  describedBatches: number;
 }
 
 let classifier: Classifier | undefined;
@@ -145,8 +153,9 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   if (shards === null && workers === 1 && !task.index && outStart === 0 && c.inPlace(task.buf, task.offsets, out)) {
     // a batch the main thread read into this thread's module memory (prepare's regions): classified where it is
     inPlaceBatches++;
+    if (task.desc !== undefined) describedBatches++;
     const lt = task.listed === true && !task.tally ? inPlaceTally : undefined;
-    mine = c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, lt);
+    mine = c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, lt, task.desc);
     if (lt?.kept) return { count: mine, counts: establishedCounts(lt), listed: lt.list.slice(0, lt.listed) };
   } else mine = c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
   if (!task.tally) return { count: mine };
@@ -158,6 +167,8 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
 
 /** batches classified in place (datapath/classify.ts classifyInPlace), for the stats */
 let inPlaceBatches = 0;
+/** of those, the batches with descriptors */
+let describedBatches = 0;
 
 function prepare(task: PrepareTask): SlotRegions | null {
   if (classifier) return null;
@@ -173,7 +184,7 @@ function prepare(task: PrepareTask): SlotRegions | null {
   // the fast path's main loop compiled by V8's optimizing compiler while the main thread loads the manifests
   prepared.parts.core?.warmUp();
   if (!regions || a === null) return null;
-  return { memory: a.buffer, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
+  return { memory: a.buffer, wasm: a.memory, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
 }
 
 function stats(): WorkerStats | null {
@@ -191,5 +202,6 @@ function stats(): WorkerStats | null {
     fastPath: { packets: c.fastPathPackets, dropMemoHits: c.dropMemoHits, createMemoHits: c.createMemoHits, decided: c.decidedInWasm },
     fragments: c.frags.stats(),
     inPlaceBatches,
+    describedBatches,
   };
 }

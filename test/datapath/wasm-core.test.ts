@@ -17,7 +17,7 @@ import type { Cluster } from '../../src/cluster/model.js';
 import { Classifier, ForwardReason, VerdictBatch, type ClassifierOptions } from '../../src/datapath/classify.js';
 import { SemanticsBits } from '../../src/datapath/snapshot.js';
 import { Conntrack, CtTable } from '../../src/datapath/conntrack.js';
-import { Arena, CHUNK, FAST_SCRATCH_BYTES, SNAP_BYTES, fastModule } from '../../src/datapath/wasm-core.js';
+import { Arena, CHUNK, DESC_WORDS, Describer, FAST_SCRATCH_BYTES, SNAP_BYTES, fastModule } from '../../src/datapath/wasm-core.js';
 import { benchCluster } from '../../src/gen/cluster.js';
 import { Prng, type TrafficOptions } from '../../src/gen/traffic.js';
 import { labFiles } from '../../src/lab/lab.js';
@@ -49,6 +49,8 @@ interface Case {
    * (classifyInPlace, as a 1-worker replay's worker does)
    */
   inPlace?: boolean;
+  /** in place, with each batch described first by another instance of the module (wasm-core.ts Describer) */
+  described?: boolean;
 }
 
 /** A batch region in a classifier's module memory (replay/slot-layout.ts), as the replay's main thread fills it. */
@@ -56,7 +58,15 @@ class Region {
   readonly buf: Uint8Array;
   readonly cols: { offsets: Uint32Array; capLens: Uint32Array; wireLens: Uint32Array; linkTypes: Uint16Array; tsSec: Float64Array; tsNsec: Uint32Array };
   readonly out: VerdictBatch;
-  constructor(arena: Arena, records: number, chunk: number) {
+  readonly desc: Uint32Array;
+  /** batches described before they were classified */
+  described = 0;
+  constructor(
+    arena: Arena,
+    records: number,
+    chunk: number,
+    private readonly describer: Describer | null = null,
+  ) {
     const l = slotLayout(records, chunk);
     const at = arena.alloc(l.bytes);
     const m = arena.buffer;
@@ -70,6 +80,7 @@ class Region {
       tsNsec: new Uint32Array(m, at + l.tsNsec, records),
     };
     this.out = new VerdictBatch(records, m, at + l.out);
+    this.desc = new Uint32Array(m, at + l.desc, DESC_WORDS * records);
   }
 
   /** Copies a batch in and classifies it in place with `c`; its records then are `out`'s [0, count). */
@@ -85,7 +96,12 @@ class Region {
     // the buffer as long as the batch's: a frame that claims to run past it is declined, as in the staged copy
     const buf = this.buf.subarray(0, r.buf.length);
     if (!c.inPlace(buf, x.offsets, this.out)) throw new Error('the region is not in the classifier’s memory');
-    return c.classifyInPlace(buf, r.count, x.offsets, x.capLens, x.wireLens, x.linkTypes, x.tsSec, x.tsNsec, this.out);
+    if (this.describer === null) return c.classifyInPlace(buf, r.count, x.offsets, x.capLens, x.wireLens, x.linkTypes, x.tsSec, x.tsNsec, this.out);
+    // descriptors left from the batch before, where this one has fewer records, must not be read
+    this.desc.fill(0xffffffff);
+    this.describer.describe(buf, x.offsets, x.capLens, x.wireLens, x.linkTypes, r.count, this.desc);
+    this.described++;
+    return c.classifyInPlace(buf, r.count, x.offsets, x.capLens, x.wireLens, x.linkTypes, x.tsSec, x.tsNsec, this.out, undefined, this.desc);
   }
 }
 
@@ -119,7 +135,7 @@ async function check(t: Test, c: Case): Promise<void> {
     return new Classifier(s1, opts, wasm && c.inPlace ? Classifier.prepare(opts, new Conntrack(opts.conntrack, regionBytes)) : undefined);
   };
   const W = Array.from({ length: c.shards }, () => mk(true));
-  const regions = c.inPlace ? W.map((x) => new Region(x.ct.arena!, c.maxBatch, chunk)) : [];
+  const regions = c.inPlace ? W.map((x) => new Region(x.ct.arena!, c.maxBatch, chunk, c.described ? Describer.over(x.ct.arena!.memory) : null)) : [];
   const P = Array.from({ length: c.shards }, () => mk(false));
   t.ok(W.every((x) => x.fastPath === 'wasm') && P.every((x) => x.fastPath === 'typescript'), `${c.name}: the two paths`);
   const rng = new Prng(c.traffic.seed ?? 1);
@@ -179,6 +195,7 @@ async function check(t: Test, c: Case): Promise<void> {
   const decided = W.reduce((s, x) => s + x.decidedInWasm, 0);
   const evaluations = P.reduce((s, x) => s + x.counters.policyEvaluations, 0);
   t.ok(decided > 0 && decided < evaluations, `${c.name}: the module decided ${decided} of ${evaluations} first packets`);
+  if (c.described) t.ok(regions.every((x) => x.described === batches.length), `${c.name}: every batch was described`);
   for (let sh = 0; sh < c.shards; sh++) compare(t, `${c.name} shard ${sh}`, W[sh]!, P[sh]!);
 }
 
@@ -235,6 +252,29 @@ const cases: Case[] = [
     maxBatch: 16384,
   },
   { ...base, name: 'lab → step 2, in place, --on-policy-change=reevaluate', cluster: lab, other: labStep2, traffic: { packets: 30_000, flows: 300, seed: 16 }, reevaluate: true, inPlace: true },
+  // in place and described by another instance first (a 1-worker replay's main thread): mutated frames make every
+  // kind of record `describe` leaves to the general path (options, fragments, bad lengths, invalid TCP flags…)
+  {
+    ...base,
+    name: 'lab, in place, described, mutated frames',
+    cluster: lab,
+    traffic: { packets: 30_000, flows: 400, seed: 17, externalShare: 0.2 },
+    mutate: 0.05,
+    inPlace: true,
+    described: true,
+    maxBatch: 2 * CHUNK + 100,
+  },
+  {
+    ...base,
+    name: 'bench cluster, in place, described, small tables that evict',
+    cluster: bench,
+    traffic: { packets: 40_000, flows: 3_000, seed: 18, externalShare: 0.1, concurrency: 2_000 },
+    opts: { conntrack: { tcpMax: 512, anyMax: 256 }, verdictCacheMax: 64 },
+    mutate: 0.01,
+    inPlace: true,
+    described: true,
+    maxBatch: 16384,
+  },
 ];
 
 t.test('the module is built and is the default fast path', async (t) => {
@@ -615,6 +655,59 @@ t.test('in place: a frame that runs past the batch buffer is read no further tha
   t.equal(b.verdict[0], 1, 'the first frame is forwarded');
   t.not(b.verdict[1], 1, 'the cut one is not');
   t.equal(w.fastPathPackets, 1, 'the module took the first frame, and left the cut one to the general path');
+});
+
+t.test('descriptors (Describer): the fields run parses, and zeros for every record it would decline', async (t) => {
+  const eth = (l3: Uint8Array): Uint8Array => ethernet(0x0800, l3);
+  const v4 = (o: { src?: string; dst?: string; proto: number; options?: Uint8Array; df?: boolean; mf?: boolean; fragOff?: number; totalLength?: number }, l4: Uint8Array): Uint8Array => eth(ipv4(o, l4));
+  const frames: Array<[string, Uint8Array, number[] | null]> = [
+    ['TCP ACK', v4({ src: '10.1.2.3', dst: '10.4.5.6', proto: 6 }, tcp({ sport: 40000, dport: 8080, flags: 0x10 })), [0x0a010203, 0x0a040506, ((40000 << 16) | 8080) >>> 0, 6 | (0x10 << 8) | (40 << 16)]],
+    ['TCP SYN+ACK with a payload', v4({ proto: 6 }, tcp({ sport: 443, dport: 51000, flags: 0x12 }, new Uint8Array(30))), [0x0a000001, 0x0a000002, (443 << 16) | 51000, 6 | (0x12 << 8) | (70 << 16)]],
+    ['UDP', v4({ src: '192.168.0.1', dst: '10.96.0.10', proto: 17 }, udp(5353, 53, new Uint8Array(12))), [0xc0a80001, 0x0a60000a, (5353 << 16) | 53, 17 | (40 << 16)]],
+    ['IPv4 options', v4({ proto: 6, options: new Uint8Array(4) }, tcp({ flags: 0x10 })), null],
+    ['a first fragment', v4({ proto: 17, mf: true }, udp(1, 2)), null],
+    ['a later fragment', v4({ proto: 17, fragOff: 8 }, udp(1, 2)), null],
+    ['ICMP', v4({ proto: 1 }, new Uint8Array(8)), null],
+    ['TCP SYN+FIN (invalid)', v4({ proto: 6 }, tcp({ flags: 0x03 })), null],
+    ['TCP without flags (invalid)', v4({ proto: 6 }, tcp({ flags: 0 })), null],
+    ['a total length past the frame', v4({ proto: 6, totalLength: 200 }, tcp({ flags: 0x10 })), null],
+    ['a TCP header cut short', v4({ proto: 6, totalLength: 30 }, tcp({ flags: 0x10 })), null],
+    ['a UDP length past the datagram', v4({ proto: 17 }, udp(1, 2, new Uint8Array(4), 40)), null],
+    ['ARP', ethernet(0x0806, new Uint8Array(28)), null],
+    ['IPv6', ethernet(0x86dd, new Uint8Array(60)), null],
+  ];
+  const [buf, n, offsets, capLens, wireLens, linkTypes] = frameBatch(
+    frames.map((f) => f[1]),
+    1_800_000_000,
+  );
+  // a raw-IP record (link type 101) and one that claims more bytes than the buffer holds
+  // (a region of a record more, whose descriptor must stay as it was)
+  const arena = new Arena(slotLayout(n + 3, buf.length + 200).bytes + 4096);
+  const region = new Region(arena, n + 3, buf.length + 200);
+  const raw = ipv4({ src: '10.9.9.9', dst: '10.8.8.8', proto: 17 }, udp(7, 9));
+  region.buf.set(buf);
+  region.buf.set(raw, buf.length);
+  const cols = region.cols;
+  cols.offsets.set(offsets);
+  cols.capLens.set(capLens);
+  cols.wireLens.set(wireLens);
+  cols.linkTypes.set(linkTypes);
+  cols.offsets[n] = buf.length;
+  cols.capLens[n] = cols.wireLens[n] = raw.length;
+  cols.linkTypes[n] = 101;
+  cols.offsets[n + 1] = offsets[0]!;
+  cols.capLens[n + 1] = cols.wireLens[n + 1] = buf.length + raw.length + 1;
+  cols.linkTypes[n + 1] = 1;
+  const d = Describer.over(arena.memory)!;
+  region.desc.fill(0xffffffff);
+  d.describe(region.buf.subarray(0, buf.length + raw.length), cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, n + 2, region.desc);
+  const words = (i: number): number[] => [...region.desc.subarray(DESC_WORDS * i, DESC_WORDS * i + DESC_WORDS)];
+  frames.forEach(([name, , want], i) => t.same(words(i), want ?? [0, 0, 0, 0], name));
+  t.same(words(n), [0x0a090909, 0x0a080808, (7 << 16) | 9, 17 | (28 << 16)], 'raw IPv4 (link type 101)');
+  t.same(words(n + 1), [0, 0, 0, 0], 'a record that runs past the buffer');
+  t.same(words(n + 2), [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], 'nothing written past the records');
+  t.throws(() => d.describe(region.buf, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, n + 3, region.desc.subarray(0, DESC_WORDS * (n + 2))), /3 records|shorter/, 'descriptors too short');
+  t.throws(() => d.describe(new Uint8Array(16), cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, 1, region.desc), /outside the module memory/, 'a view in other memory');
 });
 
 t.test('in place: prefill writes no verdict, so a batch whose thread fails in its middle keeps its unclassified records at 0', async (t) => {

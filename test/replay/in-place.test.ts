@@ -53,6 +53,13 @@ t.test('1 worker: the batches are classified in the worker’s memory, with the 
   t.equal(b.summary.workers[0]?.inPlaceBatches, 0, 'none with inPlace: false');
   t.equal(a.summary.workers[0]?.fastPath.packets, b.summary.workers[0]?.fastPath.packets, 'the same packets on the fast path');
   t.ok((a.summary.workers[0]?.fastPath.packets ?? 0) > 10000, 'most of them');
+  t.equal(a.summary.workers[0]?.describedBatches, batches, 'every batch described by the main thread first');
+  // the worker's module parsing the frames itself: the same verdicts and counters
+  const c = await run({ describe: false });
+  for (const col of RECORD_COLS) t.same([...c.out[col]], [...a.out[col]], `describe: false: ${col}`);
+  t.equal(c.summary.workers[0]?.inPlaceBatches, batches, 'describe: false: in place');
+  t.equal(c.summary.workers[0]?.describedBatches, 0, 'describe: false: none described');
+  t.same(c.summary.workers[0]?.counters, a.summary.workers[0]?.counters, 'describe: false: the same counters');
 });
 
 t.test('1 worker killed mid-replay: its replacement classifies the batches read into the old memory', async (t) => {
@@ -78,6 +85,7 @@ t.test('pcapng with several sections and a big-endian nanosecond pcap: the same 
     t.ok(a.n > 0 && a.n === b.n, `${f}: ${a.n} records`);
     for (const col of RECORD_COLS) t.same([...a.out[col].subarray(0, a.n)], [...b.out[col].subarray(0, b.n)], `${f}: ${col}`);
     t.ok((a.summary.workers[0]?.inPlaceBatches ?? 0) > 0, `${f}: classified in place`);
+    t.equal(a.summary.workers[0]?.describedBatches, a.summary.workers[0]?.inPlaceBatches, `${f}: described`);
   }
 });
 
