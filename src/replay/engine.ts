@@ -93,9 +93,10 @@ export interface ReplaySink {
    * memory: `counts` are those of the established packets, which the worker's module counted as it classified them;
    * `list` holds the indices of the batch's other records, in order, whose verdicts the sink counts itself
    * (replay/tally.ts VerdictTally.add with a list). The main thread then reads the verdicts of ~14 % of the peers'
-   * records instead of all of them.
+   * records instead of all of them. `desc`: the batch's record descriptors when the main thread described it
+   * (datapath/wasm-core.ts Describer), which hold the dropped frames' flow keys the sink would parse.
    */
-  listed?(b: ReplayBatch & { counts: TallyCounts; list: Uint32Array }): void | Promise<void>;
+  listed?(b: ReplayBatch & { counts: TallyCounts; list: Uint32Array; desc?: Uint32Array }): void | Promise<void>;
 }
 
 export interface ReplaySummary {
@@ -122,6 +123,8 @@ interface Pending {
   parts: Array<Promise<VerdictTaskResult | null>>;
   /** the shared memory it occupies until it is complete */
   slot: SharedSlot;
+  /** the batch's descriptors, when the main thread described it (in `slot`) */
+  desc: Uint32Array | null;
 }
 
 /**
@@ -396,7 +399,7 @@ export async function replay(
       ifaces: slot.ifaces.subarray(0, n),
       fileOffsets: slot.fileOffsets.subarray(0, n),
     };
-    return { seq: mySeq, records, verdicts, parts, slot };
+    return { seq: mySeq, records, verdicts, parts, slot, desc };
   };
 
   const complete = async (p: Pending): Promise<void> => {
@@ -455,7 +458,7 @@ export async function replay(
       for (let j = 0; j < list.length; j++) if (out.verdict[list[j]!] === PacketVerdict.FORWARDED) fwd++;
       summary.forwarded += fwd;
       summary.dropped += n - fwd;
-      await listing({ records: p.records, verdicts: p.verdicts, defaulted, counts, list });
+      await listing({ records: p.records, verdicts: p.verdicts, defaulted, counts, list, ...(p.desc !== null ? { desc: p.desc } : {}) });
     } else {
       let fwd = 0;
       for (let i = 0; i < n; i++) if (out.verdict[i] === PacketVerdict.FORWARDED) fwd++;

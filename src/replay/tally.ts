@@ -8,6 +8,7 @@
 import { FlowKey } from '../core/flow-key.js';
 import { ForwardReason, PacketFlag, PacketVerdict, type InPlaceTally, type VerdictBatch } from '../datapath/classify.js';
 import { decode } from '../packet/decode.js';
+import { DESC_WORDS } from '../datapath/wasm-core.js';
 import { Fast4 } from '../packet/fast4.js';
 import { FlowCounter } from './flow-counter.js';
 
@@ -97,9 +98,12 @@ export class VerdictTally {
   /**
    * Counts n records: record k's columns at index k of `offsets`, `capLens`, `wireLens`, `linkTypes`, its verdict at
    * `vFrom` + k of `v` — with a `list`, the records at the indices list[0 … n) instead of [0, n), in that order (the
-   * records {@link establishedCounts} left out). @remarks per-record path: no allocation.
+   * records {@link establishedCounts} left out). With `desc`, the records' descriptors (datapath/wasm-core.ts
+   * Describer, DESC_WORDS words a record at its batch index): a dropped record's flow key comes from its descriptor
+   * instead of a parse of its frame, the same key (the descriptor holds the fields of the same parse), unless the
+   * descriptor is zeros. @remarks per-record path: no allocation.
    */
-  add(buf: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, v: VerdictBatch, vFrom: number, n: number, list?: Uint32Array): void {
+  add(buf: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, v: VerdictBatch, vFrom: number, n: number, list?: Uint32Array, desc?: Uint32Array): void {
     // the counts in locals, written back once
     let forwarded = 0;
     let bytesForwarded = 0;
@@ -134,7 +138,11 @@ export class VerdictTally {
       } else {
         bytesDropped += len;
         dropBy[reason]! += 1;
-        if (flows !== null) this.trackDrop(flows, linkTypes[k]!, buf, offsets[k]!, capLens[k]!, len);
+        if (flows !== null) {
+          const meta = desc !== undefined ? desc[k * DESC_WORDS + 3]! : 0;
+          if (meta !== 0) this.trackRun(flows, (4 << 8) | (meta & 0xff), desc![k * DESC_WORDS]! | 0, desc![k * DESC_WORDS + 1]! | 0, desc![k * DESC_WORDS + 2]! & 0xffff);
+          else this.trackDrop(flows, linkTypes[k]!, buf, offsets[k]!, capLens[k]!, len);
+        }
       }
     }
     if (flows !== null) this.flushRun(flows);
@@ -152,17 +160,7 @@ export class VerdictTally {
     // the common frame (IPv4 TCP/UDP) through the fast parser: the same key the decoder gives it
     const f = this.fast;
     if (f.parse(lt, buf, off, cap, wire)) {
-      const proto = (4 << 8) | f.proto;
-      if (this.runCount > 0 && proto === this.runProto && f.src === this.runSrc && f.dst === this.runDst && f.dport === this.runPort) {
-        this.runCount++;
-        return;
-      }
-      this.flushRun(flows);
-      this.runProto = proto;
-      this.runSrc = f.src;
-      this.runDst = f.dst;
-      this.runPort = f.dport;
-      this.runCount = 1;
+      this.trackRun(flows, (4 << 8) | f.proto, f.src, f.dst, f.dport);
       return;
     }
     this.flushRun(flows);
@@ -171,6 +169,20 @@ export class VerdictTally {
     if (k.family === 0) return;
     const ports = k.proto === 6 || k.proto === 17 || k.proto === 132;
     flows.add((k.family << 8) | k.proto, k.src0 | 0, k.src1 | 0, k.src2 | 0, k.src3 | 0, k.dst0 | 0, k.dst1 | 0, k.dst2 | 0, k.dst3 | 0, ports ? k.dport : -1);
+  }
+
+  /** One dropped packet of the IPv4 TCP/UDP flow (fp, src, dst as int32, dport): into the run, or a new run. */
+  private trackRun(flows: FlowCounter, fp: number, src: number, dst: number, dport: number): void {
+    if (this.runCount > 0 && fp === this.runProto && src === this.runSrc && dst === this.runDst && dport === this.runPort) {
+      this.runCount++;
+      return;
+    }
+    this.flushRun(flows);
+    this.runProto = fp;
+    this.runSrc = src;
+    this.runDst = dst;
+    this.runPort = dport;
+    this.runCount = 1;
   }
 
   /** Puts the run of drops being counted into the flow table. */

@@ -107,21 +107,24 @@ async function counted(file: string) {
   let batchBatches = 0;
   let listedRecords = 0;
   let inModule = 0;
+  let described = 0;
   const summary = await replay(file, snapshot, { workers: 1, batchSize: 1024 }, {
     batch({ records, verdicts }) {
       batchBatches++;
       split.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, verdicts.count);
     },
-    listed({ records, verdicts, counts, list }) {
+    listed({ records, verdicts, counts, list, desc }) {
       listedBatches++;
       listedRecords += list.length;
       inModule += counts.records;
+      if (desc !== undefined) described++;
       for (let j = 1; j < list.length; j++) if (list[j]! <= list[j - 1]!) throw new Error('the list is not in batch order');
       split.merge(counts);
-      split.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list);
+      // the dropped frames' flow keys from the descriptors (as replay-run's sink does)
+      split.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list, desc);
     },
   });
-  return { full: full.take(), split: split.take(), fullBatches, listedBatches, batchBatches, listedRecords, inModule, summary };
+  return { full: full.take(), split: split.take(), fullBatches, listedBatches, batchBatches, listedRecords, inModule, described, summary };
 }
 
 t.test('1 worker, a sink that needs counts only: the module counts the established packets, the sink the listed rest', async (t) => {
@@ -132,6 +135,8 @@ t.test('1 worker, a sink that needs counts only: the module counts the establish
   t.equal(c.batchBatches, 0, 'none through `batch`');
   t.ok(c.inModule > 10000 && c.listedRecords > 0 && c.inModule + c.listedRecords === 20000, 'most of the records counted in the module, the rest listed');
   t.same(c.split, c.full, 'the same counts: verdicts, reasons, bytes, flags and dropped flows');
+  t.equal(c.described, batches, 'every listed batch with its descriptors (the dropped flows keyed from them)');
+  t.ok(c.full.flows !== null && c.full.flows.counts.length > 10, `${c.full.flows?.counts.length} dropped flows`);
   t.equal(c.summary.forwarded + c.summary.dropped, 20000);
   t.equal(c.summary.forwarded, c.full.forwarded, 'the engine’s forwarded count, from the module’s counts and the listed verdicts');
   // inPlace: false (the engine's own memory): no list, every record through `batch`

@@ -141,9 +141,15 @@ t.test('dropped flows counted in runs give the counts and the bound of one put a
   const { FlowKey } = await import('../../src/core/flow-key.js');
   const rng = new Prng(9);
   // few flows, so that drops of one flow follow each other; ARP-like non-IP frames between them (keyed by the decoder)
-  const flowsOf = Array.from({ length: 12 }, (_, k) => [`10.0.${k % 3}.${k + 1}`, `10.1.0.${k % 5}`, 1000 + k, 80 + (k % 4), k % 3 === 0 ? 17 : 6] as const);
+  // (addresses above 2^31 too: a key's words are int32 whichever way the key was found)
+  const flowsOf = Array.from({ length: 12 }, (_, k) => [k % 2 ? `10.0.${k % 3}.${k + 1}` : `192.168.${k % 3}.${k + 1}`, `${k % 4 ? 10 : 172}.1.0.${k % 5}`, 1000 + k, 80 + (k % 4), k % 3 === 0 ? 17 : 6] as const);
+  const { Arena, Describer, DESC_WORDS } = await import('../../src/datapath/wasm-core.js');
+  const arena = new Arena(1 << 20);
+  const describer = Describer.over(arena.memory)!;
   for (const maxFlows of [1000, 7]) {
     const tally = new VerdictTally(true, maxFlows);
+    // the same drops keyed from the records' descriptors (a described in-place batch's listed records)
+    const byDesc = new VerdictTally(true, maxFlows);
     const ref = new FlowCounter(maxFlows);
     const key = new FlowKey();
     for (let b = 0; b < 6; b++) {
@@ -171,13 +177,30 @@ t.test('dropped flows counted in runs give the counts and the bound of one put a
       // in two calls, so that a run may cross them
       tally.add(buf, offsets, capLens, wireLens, linkTypes, v, 0, 200);
       tally.add(buf, offsets.subarray(200), capLens.subarray(200), wireLens.subarray(200), linkTypes.subarray(200), v, 200, n - 200);
+      // the batch in module memory, described, and counted through a list of every record
+      const m = arena.buffer;
+      const at = 4096;
+      const mb = new Uint8Array(m, at, buf.length);
+      mb.set(buf);
+      const cols = [offsets, capLens, wireLens].map((a, j) => new Uint32Array(m, at + buf.length + 64 - (buf.length % 64) + j * 4 * n, n));
+      cols.forEach((c, j) => c.set([offsets, capLens, wireLens][j]!));
+      const lts = new Uint16Array(m, at + buf.length + 64 - (buf.length % 64) + 12 * n, n);
+      lts.set(linkTypes);
+      const desc = new Uint32Array(m, at + buf.length + 64 - (buf.length % 64) + 16 * n, DESC_WORDS * n);
+      describer.describe(mb, cols[0]!, cols[1]!, cols[2]!, lts, n, desc);
+      const all = Uint32Array.from({ length: n }, (_, i) => i);
+      byDesc.add(buf, offsets, capLens, wireLens, linkTypes, v, 0, 200, all.subarray(0, 200), desc);
+      byDesc.add(buf, offsets, capLens, wireLens, linkTypes, v, 0, n - 200, all.subarray(200), desc);
     }
     const got = tally.take().flows!;
+    const gotDesc = byDesc.take().flows!;
     const want = ref.take();
     const asMap = (f: { keys: Int32Array; counts: Float64Array }) =>
       new Map(Array.from(f.counts, (c, k) => [Array.from(f.keys.subarray(10 * k, 10 * k + 10)).join(','), c] as const).sort());
     t.same([...asMap(got)], [...asMap(want)], `bound ${maxFlows}: the same flows and counts`);
     t.equal(got.overflow, want.overflow, `bound ${maxFlows}: the same overflow`);
+    t.same([...asMap(gotDesc)], [...asMap(want)], `bound ${maxFlows}, keyed from descriptors: the same flows and counts`);
+    t.equal(gotDesc.overflow, want.overflow, `bound ${maxFlows}, keyed from descriptors: the same overflow`);
     if (maxFlows === 7) t.ok(want.overflow > 0, 'the bound was reached');
   }
 });

@@ -105,9 +105,9 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
     sink.counts = (parts) => {
       for (const c of parts) stats.merge(c);
     };
-    sink.listed = ({ records, verdicts, counts, list }) => {
+    sink.listed = ({ records, verdicts, counts, list, desc }) => {
       stats.merge(counts);
-      stats.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list);
+      stats.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list, desc);
     };
   }
   const summary: ReplaySummary = await replay(input, snapshot, ropts, sink, pool);
