@@ -804,10 +804,63 @@ export class Describer {
     const x = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as {
       setInput(offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number): void;
       describe(n: number, rangeStart: number, at: number): void;
+      walkPcap(...a: number[]): number;
+      walkEnd(): number;
+      walkTruncated(): number;
+      walkMaxSec(): number;
+      walkMaxNsec(): number;
     };
     this.setInput = x.setInput;
     this.run = x.describe;
+    this.walk = x.walkPcap;
+    this.walkEnd = x.walkEnd;
+    this.walkTruncated = x.walkTruncated;
+    this.walkMaxSec = x.walkMaxSec;
+    this.walkMaxNsec = x.walkMaxNsec;
     this.buffer = memory.buffer as unknown as SharedArrayBuffer;
+  }
+
+  /** The module's memory (a batch's views over it are walked and described here). */
+  get memory(): SharedArrayBuffer {
+    return this.buffer;
+  }
+
+  private readonly walk: (...a: number[]) => number;
+  /** after {@link walkPcap}: the buffer offset it stopped at, the truncated records, the latest time */
+  readonly walkEnd: () => number;
+  readonly walkTruncated: () => number;
+  readonly walkMaxSec: () => number;
+  readonly walkMaxNsec: () => number;
+
+  /**
+   * sources/pcap.ts PcapReader.parsePlain's walk in the module (src/wasm/fast4.ts walkPcap): the records of `buf` from
+   * `start` (`end` bytes in it) into the columns from index `count`, while they are the plain case and fewer than
+   * `max`; returns the new count (the rest in {@link walkEnd} …), or -1 when a view is not in this memory (the caller
+   * walks in JavaScript). The interface and file-offset columns are the caller's.
+   */
+  walkPcap(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    le: boolean,
+    count: number,
+    max: number,
+    snaplen: number,
+    nanos: boolean,
+    maxSec: number,
+    maxNsec: number,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    linkTypes: Uint16Array,
+    linkType: number,
+  ): number {
+    const own = this.buffer;
+    if (buf.buffer !== own || offsets.buffer !== own || capLens.buffer !== own || wireLens.buffer !== own || tsSec.buffer !== own || tsNsec.buffer !== own || linkTypes.buffer !== own) return -1;
+    if (!(end <= buf.length && max <= offsets.length && max <= capLens.length && max <= wireLens.length && max <= tsSec.length && max <= tsNsec.length && max <= linkTypes.length)) return -1;
+    return this.walk(buf.byteOffset, start, end, le ? 1 : 0, count, max, snaplen, nanos ? 1 : 0, maxSec, maxNsec, offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, tsSec.byteOffset, tsNsec.byteOffset, linkTypes.byteOffset, linkType);
   }
 
   /**

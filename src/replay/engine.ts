@@ -280,6 +280,7 @@ export async function replay(
     return s;
   };
   const arena: BatchArena = { take: takeSlot };
+  // (the reader walks plain pcap records in the module too, for the slots in the worker's memory: set below)
   let reader: CaptureReader;
   let pool: ShardedPool | undefined = startedPool;
   try {
@@ -296,6 +297,11 @@ export async function replay(
         regions = { ...r, starts: [...r.starts] };
         // the main thread describes each batch it reads there, for the worker's module (datapath/wasm-core.ts Describer)
         if (r.wasm !== undefined && opts.describe !== false) describer = Describer.over(r.wasm);
+        // the slots' views over the module memory's own buffer object, which the walker checks them against
+        if (describer !== null) {
+          regions.memory = describer.memory;
+          arena.walker = describer;
+        }
       }
     }
     reader = await openCapture(input, { maxBatch: opts.batchSize, bufferSize: SLOT_BYTES, arena });

@@ -1,6 +1,6 @@
 import { isSupportedLinkType, linkTypeToString } from '../core/enums.js';
 import { CaptureErrorCode, CaptureFormatError } from './errors.js';
-import { BatchReader, FULL, MAX_SNAPLEN, NEED, type ReaderOptions } from './reader.js';
+import { BatchReader, FULL, MAX_SNAPLEN, NEED, type PcapWalker, type ReaderOptions } from './reader.js';
 import type { ByteSource } from './source.js';
 
 /** Classic pcap magics as read little-endian from the first 4 bytes. */
@@ -64,6 +64,8 @@ export class PcapReader extends BatchReader {
    * reference the property test compares the two with).
    */
   static plainLoop = true;
+  /** Whether plain records are walked by the arena's walker when it has one (tests compare the two). */
+  static compiledWalk = true;
 
   protected parseHeader(): number {
     const avail = this.end - this.start;
@@ -184,6 +186,7 @@ export class PcapReader extends BatchReader {
    * @remarks per-record path: no allocation.
    */
   private parsePlain(): void {
+    if (this.walker !== null && PcapReader.compiledWalk && this.walkCompiled(this.walker)) return;
     const dv = this.dv;
     const le = this.littleEndian;
     const end = this.end;
@@ -231,6 +234,26 @@ export class PcapReader extends BatchReader {
     this.delivered(count - this.count, truncated, maxSec, maxNsec);
     this.count = count;
     this.start = p;
+  }
+
+  /**
+   * {@link parsePlain} by the arena's walker (the module's walkPcap, when the batch is in its memory): the same
+   * records, columns and counters; the interface and file-offset columns filled here. False when the walker cannot
+   * (the views are elsewhere), and nothing was done.
+   */
+  private walkCompiled(w: PcapWalker): boolean {
+    const from = this.count;
+    const n = w.walkPcap(this.buf, this.start, this.end, this.littleEndian, from, this.maxBatch, this.snaplen, this.nanos, this.maxSec, this.maxNsec, this.offsets, this.capLens, this.wireLens, this.tsSec, this.tsNsec, this.linkTypes, this.linkType);
+    if (n < 0) return false;
+    const offsets = this.offsets;
+    const fileOffsets = this.fileOffsets;
+    const at = this.base - 16;
+    for (let k = from; k < n; k++) fileOffsets[k] = at + offsets[k]!;
+    this.ifaces.fill(0, from, n);
+    this.delivered(n - from, w.walkTruncated(), w.walkMaxSec(), w.walkMaxNsec());
+    this.count = n;
+    this.start = w.walkEnd();
+    return true;
   }
 
   protected atEof(): CaptureFormatError | null {

@@ -116,6 +116,39 @@ export interface ReaderOptions {
  */
 export interface BatchArena {
   take(bytes: number, records: number): BatchMemory;
+  /** walks plain classic pcap records in compiled code when the batch's memory is its own (datapath/wasm-core.ts Describer) */
+  walker?: PcapWalker;
+}
+
+/**
+ * PcapReader.parsePlain's walk over a buffer and columns in the walker's memory (datapath/wasm-core.ts Describer):
+ * the same records into the same columns, but the interface and file-offset columns; -1 when a view is not in its
+ * memory.
+ */
+export interface PcapWalker {
+  walkPcap(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    le: boolean,
+    count: number,
+    max: number,
+    snaplen: number,
+    nanos: boolean,
+    maxSec: number,
+    maxNsec: number,
+    offsets: Uint32Array,
+    capLens: Uint32Array,
+    wireLens: Uint32Array,
+    tsSec: Float64Array,
+    tsNsec: Uint32Array,
+    linkTypes: Uint16Array,
+    linkType: number,
+  ): number;
+  walkEnd(): number;
+  walkTruncated(): number;
+  walkMaxSec(): number;
+  walkMaxNsec(): number;
 }
 
 /** Largest caplen accepted (libpcap `max_snaplen_for_dlt`, MAXIMUM_SNAPLEN). */
@@ -157,6 +190,8 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
   private readonly reuse: boolean;
   private readonly onWarning: ((w: CaptureWarning) => void) | undefined;
   private readonly arena: BatchArena | undefined;
+  /** the arena's walker, for PcapReader's plain records */
+  protected readonly walker: PcapWalker | null;
   // current batch
   protected count = 0;
   protected offsets!: Uint32Array;
@@ -180,6 +215,7 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
     this.maxBuffer = Math.max(size, opts.maxBufferSize ?? MAX_BLOCK + 65536);
     this.maxBatch = Math.max(1, opts.maxBatch ?? 16384);
     this.arena = opts.arena;
+    this.walker = opts.arena?.walker ?? null;
     this.reuse = this.arena === undefined && (opts.reuse ?? false);
     this.onWarning = opts.onWarning;
     if (this.arena) {

@@ -866,6 +866,98 @@ export function describe(n: u32, rangeStart: u32, at: usize): void {
   }
 }
 
+// ---- the classic pcap record walk (sources/pcap.ts PcapReader.parsePlain) ------------------------------------------
+const MAX_SNAPLEN: u32 = 262144;
+let walkAt: u32 = 0;
+let walkTrunc: u32 = 0;
+let walkSec: f64 = 0;
+let walkNsec: f64 = 0;
+
+/**
+ * PcapReader.parsePlain in compiled code, over a buffer and columns in this memory: from byte `start` of the buffer
+ * at `bufAt` (`end` bytes in it), records go into the columns at index `count` up, for as long as each is the plain
+ * case — a whole 16-byte header and record, caplen within the snaplen and at most len, len at most MAX_SNAPLEN, the
+ * fraction below a second, the time not before the latest (`maxSec`, `maxNsec`) — and fewer than `max` are in the
+ * batch. `le`: little-endian headers; `nanos`: nanosecond fractions. Returns the new count; the offset it stopped at,
+ * the truncated records (caplen < len) and the latest time are `walkEnd`, `walkTruncated`, `walkMaxSec`,
+ * `walkMaxNsec`. The caller fills the columns the walk has no memory for (interfaces, file offsets).
+ */
+export function walkPcap(
+  bufAt: usize,
+  start: u32,
+  end: u32,
+  le: u32,
+  count: u32,
+  max: u32,
+  snaplen: u32,
+  nanos: u32,
+  maxSec: f64,
+  maxNsec: f64,
+  offsets: usize,
+  capLens: usize,
+  wireLens: usize,
+  tsSec: usize,
+  tsNsec: usize,
+  linkTypes: usize,
+  lt: u32,
+): u32 {
+  const unit: u32 = nanos != 0 ? 1 : 1000;
+  const fracMax: u32 = nanos != 0 ? 1000000000 : 1000000;
+  let p = start;
+  let truncated: u32 = 0;
+  while (count < max && end - p >= 16) {
+    const h: usize = bufAt + <usize>p;
+    let sec = load<u32>(h);
+    let frac = load<u32>(h, 4);
+    let cap = load<u32>(h, 8);
+    let len = load<u32>(h, 12);
+    if (le == 0) {
+      sec = bswap<u32>(sec);
+      frac = bswap<u32>(frac);
+      cap = bswap<u32>(cap);
+      len = bswap<u32>(len);
+    }
+    if (cap > snaplen || cap > len || len > MAX_SNAPLEN || frac >= fracMax || end - p - 16 < cap) break;
+    const nsec: u32 = frac * unit;
+    const fs = <f64>sec;
+    const fn = <f64>nsec;
+    if (!(fs > maxSec || (fs == maxSec && fn >= maxNsec))) break;
+    maxSec = fs;
+    maxNsec = fn;
+    const c = <usize>count;
+    store<u32>(offsets + (c << 2), p + 16);
+    store<u32>(capLens + (c << 2), cap);
+    store<u32>(wireLens + (c << 2), len);
+    store<f64>(tsSec + (c << 3), fs);
+    store<u32>(tsNsec + (c << 2), nsec);
+    store<u16>(linkTypes + (c << 1), <u16>lt);
+    if (cap < len) truncated++;
+    count++;
+    p += 16 + cap;
+  }
+  walkAt = p;
+  walkTrunc = truncated;
+  walkSec = maxSec;
+  walkNsec = maxNsec;
+  return count;
+}
+
+export function walkEnd(): u32 {
+  return walkAt;
+}
+
+export function walkTruncated(): u32 {
+  return walkTrunc;
+}
+
+export function walkMaxSec(): f64 {
+  return walkSec;
+}
+
+export function walkMaxNsec(): f64 {
+  return walkNsec;
+}
+
 /**
  * Writes the columns every established packet's record has alike — source and destination endpoint and identity 0,
  * no backend — into chunk records [0, n), before `run` classifies them: one fill a column instead of five stores a

@@ -212,19 +212,53 @@ t.test('an arena: batches in the memory it gives, the same records, a record lar
   }
 });
 
-t.test('the plain-record loop delivers what the general loop does, anomalies and their warnings included (property)', async (t) => {
+t.test('the plain-record loop, in JavaScript and in the module, delivers what the general loop does, anomalies and their warnings included (property)', async (t) => {
   const fc = (await import('fast-check')).default;
   const { PcapReader } = await import('../../src/sources/pcap.js');
   const { openCapture } = await import('../../src/sources/capture.js');
   const { CaptureFormatError } = await import('../../src/sources/errors.js');
-  const read = async (bytes: Uint8Array, plain: boolean, bufferSize: number) => {
-    PcapReader.plainLoop = plain;
+  const { Arena, Describer } = await import('../../src/datapath/wasm-core.js');
+  let compiledWalks = 0;
+  /** batches in a module memory, whose plain records the module walks (wasm-core.ts Describer.walkPcap) */
+  const compiledArena = () => {
+    const a = new Arena(8 << 20);
+    const d = Describer.over(a.memory)!;
+    const m = a.buffer;
+    return {
+      take(bytes: number, records: number) {
+        return {
+          buf: new Uint8Array(m, a.alloc(bytes), bytes),
+          offsets: new Uint32Array(m, a.alloc(4 * records), records),
+          capLens: new Uint32Array(m, a.alloc(4 * records), records),
+          wireLens: new Uint32Array(m, a.alloc(4 * records), records),
+          tsSec: new Float64Array(m, a.alloc(8 * records), records),
+          tsNsec: new Uint32Array(m, a.alloc(4 * records), records),
+          linkTypes: new Uint16Array(m, a.alloc(2 * records), records),
+          ifaces: new Uint16Array(records).fill(9),
+          fileOffsets: new Float64Array(records).fill(-1),
+        };
+      },
+      walker: {
+        walkPcap(...args: Parameters<typeof d.walkPcap>) {
+          const n = d.walkPcap(...args);
+          if (n > args[4]) compiledWalks++;
+          return n;
+        },
+        walkEnd: () => d.walkEnd(),
+        walkTruncated: () => d.walkTruncated(),
+        walkMaxSec: () => d.walkMaxSec(),
+        walkMaxNsec: () => d.walkMaxNsec(),
+      },
+    };
+  };
+  const read = async (bytes: Uint8Array, plain: boolean | 'compiled', bufferSize: number) => {
+    PcapReader.plainLoop = plain !== false;
     const warnings: string[] = [];
     const rows: string[] = [];
     let error = '';
     let stats = '';
     try {
-      const r = await openCapture(bytes, { bufferSize, maxBatch: 37, onWarning: (w) => warnings.push(`${w.kind}@${w.recordIndex}/${w.byteOffset}`) });
+      const r = await openCapture(bytes, { bufferSize, maxBatch: 37, onWarning: (w) => warnings.push(`${w.kind}@${w.recordIndex}/${w.byteOffset}`), ...(plain === 'compiled' ? { arena: compiledArena() } : {}) });
       try {
         for await (const b of r) {
           for (let i = 0; i < b.count; i++) {
@@ -246,7 +280,8 @@ t.test('the plain-record loop delivers what the general loop does, anomalies and
   const record = fc.record({
     len: fc.integer({ min: 0, max: 90 }),
     sec: fc.oneof(fc.constant(-1), fc.constant(-2), fc.integer({ min: 1_700_000_000, max: 1_700_000_003 })),
-    frac: fc.oneof(fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 1_100_000_000 })),
+    // (the limits of a µs and of a ns fraction among them)
+    frac: fc.oneof(fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 1_100_000_000 }), fc.constantFrom(999_999, 1_000_000, 999_999_999, 1_000_000_000)),
     // a caplen or len other than the data's: bigger, smaller, past the snaplen
     capDelta: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -5, max: 5 }) }),
     wireDelta: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -10, max: 300_000 }) }),
@@ -272,12 +307,15 @@ t.test('the plain-record loop delivers what the general loop does, anomalies and
         const bytes = file.subarray(0, Math.max(24, file.length - cut));
         const plain = await read(bytes, true, bufferSize);
         const general = await read(bytes, false, bufferSize);
+        const compiled = await read(bytes, 'compiled', bufferSize);
         t.same(plain, general);
+        t.same(compiled, general, 'walked by the module');
         return true;
       },
     ),
     { numRuns: 300, seed: 20261126 },
   );
+  t.ok(compiledWalks > 100, `the module walked records in ${compiledWalks} calls`);
 });
 
 const haveMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
