@@ -836,7 +836,8 @@ export class Describer {
    * sources/pcap.ts PcapReader.parsePlain's walk in the module (src/wasm/fast4.ts walkPcap): the records of `buf` from
    * `start` (`end` bytes in it) into the columns from index `count`, while they are the plain case and fewer than
    * `max`; returns the new count (the rest in {@link walkEnd} …), or -1 when a view is not in this memory (the caller
-   * walks in JavaScript). The interface and file-offset columns are the caller's.
+   * walks in JavaScript). The interface and file-offset columns are the caller's. With `desc`, the walked records'
+   * descriptors too, at their indices ({@link describe}'s).
    */
   walkPcap(
     buf: Uint8Array,
@@ -856,11 +857,14 @@ export class Describer {
     tsNsec: Uint32Array,
     linkTypes: Uint16Array,
     linkType: number,
+    desc: Uint32Array | null,
   ): number {
     const own = this.buffer;
     if (buf.buffer !== own || offsets.buffer !== own || capLens.buffer !== own || wireLens.buffer !== own || tsSec.buffer !== own || tsNsec.buffer !== own || linkTypes.buffer !== own) return -1;
     if (!(end <= buf.length && max <= offsets.length && max <= capLens.length && max <= wireLens.length && max <= tsSec.length && max <= tsNsec.length && max <= linkTypes.length)) return -1;
-    return this.walk(buf.byteOffset, start, end, le ? 1 : 0, count, max, snaplen, nanos ? 1 : 0, maxSec, maxNsec, offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, tsSec.byteOffset, tsNsec.byteOffset, linkTypes.byteOffset, linkType);
+    const d = desc !== null && desc.buffer === own && desc.length >= DESC_WORDS * max ? desc.byteOffset : 0;
+    if (desc !== null && d === 0) return -1;
+    return this.walk(buf.byteOffset, start, end, le ? 1 : 0, count, max, snaplen, nanos ? 1 : 0, maxSec, maxNsec, offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, tsSec.byteOffset, tsNsec.byteOffset, linkTypes.byteOffset, linkType, d);
   }
 
   /**

@@ -346,7 +346,8 @@ export async function replay(
     const { buf, verdicts } = slot;
     let g: Gathered | null = null;
     const desc = describer !== null && slot.desc !== null ? slot.desc : null;
-    if (desc !== null) describer!.describe(buf, slot.offsets, slot.capLens, slot.wireLens, slot.linkTypes, n, desc);
+    // (the reader's walk described the records as it walked them, unless some took its JavaScript loops)
+    if (desc !== null && !(b.described === true && b.desc === desc)) describer!.describe(buf, slot.offsets, slot.capLens, slot.wireLens, slot.linkTypes, n, desc);
     if (W > 1) {
       // each worker is handed its own records, gathered in one range (replay/sharder.ts)
       g = slot.gathered ??= new Gathered(slot.capacity, W);

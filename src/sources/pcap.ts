@@ -187,6 +187,7 @@ export class PcapReader extends BatchReader {
    */
   private parsePlain(): void {
     if (this.walker !== null && PcapReader.compiledWalk && this.walkCompiled(this.walker)) return;
+    this.describedAll = false;
     const dv = this.dv;
     const le = this.littleEndian;
     const end = this.end;
@@ -238,13 +239,14 @@ export class PcapReader extends BatchReader {
 
   /**
    * {@link parsePlain} by the arena's walker (the module's walkPcap, when the batch is in its memory): the same
-   * records, columns and counters; the interface and file-offset columns filled here. False when the walker cannot
-   * (the views are elsewhere), and nothing was done.
+   * records, columns and counters; the interface and file-offset columns filled here; and, when the batch memory has
+   * them, the records' descriptors. False when the walker cannot (the views are elsewhere), and nothing was done.
    */
   private walkCompiled(w: PcapWalker): boolean {
     const from = this.count;
-    const n = w.walkPcap(this.buf, this.start, this.end, this.littleEndian, from, this.maxBatch, this.snaplen, this.nanos, this.maxSec, this.maxNsec, this.offsets, this.capLens, this.wireLens, this.tsSec, this.tsNsec, this.linkTypes, this.linkType);
+    const n = w.walkPcap(this.buf, this.start, this.end, this.littleEndian, from, this.maxBatch, this.snaplen, this.nanos, this.maxSec, this.maxNsec, this.offsets, this.capLens, this.wireLens, this.tsSec, this.tsNsec, this.linkTypes, this.linkType, this.desc);
     if (n < 0) return false;
+    if (this.desc === null) this.describedAll = false;
     const offsets = this.offsets;
     const fileOffsets = this.fileOffsets;
     const at = this.base - 16;

@@ -42,6 +42,8 @@ export interface BatchMemory extends RecordColumns {
   ifaces: Uint16Array;
   /** file byte offset of each record header / block */
   fileOffsets: Float64Array;
+  /** the records' descriptors (datapath/wasm-core.ts Describer), where the arena's walker can write them */
+  desc?: Uint32Array | null;
 }
 
 /** A batch of capture records; all arrays have at least `count` valid entries. */
@@ -50,6 +52,8 @@ export interface RecordBatch extends BatchMemory {
   count: number;
   /** 0-based index of the first record in the whole capture */
   firstIndex: number;
+  /** true when the arena's walker wrote every record's descriptor into `desc` as it walked them */
+  described?: boolean;
 }
 
 /** The ArrayBuffers of a batch, for `postMessage(batch, batchTransferList(batch))` / piscina `move`. */
@@ -144,6 +148,7 @@ export interface PcapWalker {
     tsNsec: Uint32Array,
     linkTypes: Uint16Array,
     linkType: number,
+    desc: Uint32Array | null,
   ): number;
   walkEnd(): number;
   walkTruncated(): number;
@@ -202,6 +207,9 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
   protected linkTypes!: Uint16Array;
   protected ifaces!: Uint16Array;
   protected fileOffsets!: Float64Array;
+  /** the batch memory's descriptors (null: none), and whether every record of the batch got one from the walker */
+  protected desc: Uint32Array | null = null;
+  protected describedAll = false;
   private batchFirst = 0;
   /** the latest timestamp delivered (a record before it is a time regression) */
   protected maxSec = -Infinity;
@@ -344,6 +352,7 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
     this.linkTypes = new Uint16Array(n);
     this.ifaces = new Uint16Array(n);
     this.fileOffsets = new Float64Array(n);
+    this.desc = null;
   }
 
   private useArrays(m: BatchMemory): void {
@@ -355,6 +364,7 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
     this.linkTypes = m.linkTypes;
     this.ifaces = m.ifaces;
     this.fileOffsets = m.fileOffsets;
+    this.desc = m.desc ?? null;
   }
 
   private beginBatch(): void {
@@ -370,6 +380,7 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
       }
     }
     this.count = 0;
+    this.describedAll = true;
     this.batchFirst = this.index;
   }
 
@@ -388,6 +399,10 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
       firstIndex: this.batchFirst,
       fileOffsets: this.fileOffsets,
     };
+    if (this.desc !== null && this.describedAll) {
+      b.desc = this.desc;
+      b.described = true;
+    }
     this.stats.records += this.count;
     this.stats.bytes = this.base + this.start;
     return b;
@@ -395,6 +410,7 @@ export abstract class BatchReader implements AsyncIterable<RecordBatch> {
 
   /** Appends one record to the current batch. @remarks per-record path: no allocation. */
   protected push(off: number, cap: number, wire: number, sec: number, nsec: number, lt: number, iface: number, fileOff: number): void {
+    this.describedAll = false;
     const i = this.count;
     this.offsets[i] = off;
     this.capLens[i] = cap;

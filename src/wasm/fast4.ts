@@ -798,7 +798,11 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
   const lt = <u32>load<u16>(inLink + (ii << 1));
   const rel: usize = <usize>(off - rangeStart);
   if (rel + <usize>capLen > inLen) return 0;
-  const b: usize = inBytes + rel;
+  return parseFrame(inBytes + rel, capLen, wireLen, lt);
+}
+
+/** parse4 of a frame at `b` of `capLen` bytes that lies in the buffer (wire length `wireLen`, link type `lt`). */
+@inline function parseFrame(b: usize, capLen: u32, wireLen: u32, lt: u32): usize {
   let p: usize;
   if (lt == 1) {
     if (capLen < 34 || load<u8>(b, 12) != 0x08 || load<u8>(b, 13) != 0x00) return 0;
@@ -840,30 +844,33 @@ function memoCreate(i: u32, m: usize, d: usize, hO: u32, fp: u32, src: u32, dst:
 export function describe(n: u32, rangeStart: u32, at: usize): void {
   for (let i: u32 = 0; i < n; i++) {
     const ii = <usize>i;
-    const o: usize = at + (ii << 4);
-    const p = parse4(ii, rangeStart);
-    let meta: u32 = 0;
-    if (p != 0) {
-      const proto = <u32>load<u8>(p, 9);
-      const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
-      let fl: u32 = 0;
-      let ok = true;
-      if (proto == 6) {
-        fl = <u32>load<u8>(p + 20, 13);
-        ok = ((TCP_VALID >> <u64>(fl & 0x37)) & 1) != 0;
-      }
-      if (ok) meta = proto | (fl << 8) | (tot << 16);
-    }
-    if (meta == 0) {
-      store<u64>(o, 0);
-      store<u64>(o, 0, 8);
-      continue;
-    }
-    store<u32>(o, bswap<u32>(load<u32>(p, 12)));
-    store<u32>(o, bswap<u32>(load<u32>(p, 16)), 4);
-    store<u32>(o, bswap<u32>(load<u32>(p + 20)), 8);
-    store<u32>(o, meta, 12);
+    writeDesc(at + (ii << 4), parse4(ii, rangeStart));
   }
+}
+
+/** The descriptor at `o` of a frame parse4 (or parseFrame) gave `p` for (0: declined). */
+@inline function writeDesc(o: usize, p: usize): void {
+  let meta: u32 = 0;
+  if (p != 0) {
+    const proto = <u32>load<u8>(p, 9);
+    const tot = (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+    let fl: u32 = 0;
+    let ok = true;
+    if (proto == 6) {
+      fl = <u32>load<u8>(p + 20, 13);
+      ok = ((TCP_VALID >> <u64>(fl & 0x37)) & 1) != 0;
+    }
+    if (ok) meta = proto | (fl << 8) | (tot << 16);
+  }
+  if (meta == 0) {
+    store<u64>(o, 0);
+    store<u64>(o, 0, 8);
+    return;
+  }
+  store<u32>(o, bswap<u32>(load<u32>(p, 12)));
+  store<u32>(o, bswap<u32>(load<u32>(p, 16)), 4);
+  store<u32>(o, bswap<u32>(load<u32>(p + 20)), 8);
+  store<u32>(o, meta, 12);
 }
 
 // ---- the classic pcap record walk (sources/pcap.ts PcapReader.parsePlain) ------------------------------------------
@@ -880,7 +887,9 @@ let walkNsec: f64 = 0;
  * fraction below a second, the time not before the latest (`maxSec`, `maxNsec`) — and fewer than `max` are in the
  * batch. `le`: little-endian headers; `nanos`: nanosecond fractions. Returns the new count; the offset it stopped at,
  * the truncated records (caplen < len) and the latest time are `walkEnd`, `walkTruncated`, `walkMaxSec`,
- * `walkMaxNsec`. The caller fills the columns the walk has no memory for (interfaces, file offsets).
+ * `walkMaxNsec`. The caller fills the columns the walk has no memory for (interfaces, file offsets). With `descAt`,
+ * each record's descriptor too (`describe`'s, at its index: the walk keeps the buffer's bytes, so a record it delivers
+ * lies in the buffer, as describe checks).
  */
 export function walkPcap(
   bufAt: usize,
@@ -900,6 +909,7 @@ export function walkPcap(
   tsNsec: usize,
   linkTypes: usize,
   lt: u32,
+  descAt: usize,
 ): u32 {
   const unit: u32 = nanos != 0 ? 1 : 1000;
   const fracMax: u32 = nanos != 0 ? 1000000000 : 1000000;
@@ -931,6 +941,8 @@ export function walkPcap(
     store<f64>(tsSec + (c << 3), fs);
     store<u32>(tsNsec + (c << 2), nsec);
     store<u16>(linkTypes + (c << 1), <u16>lt);
+    // the record's descriptor while its frame is in the cache (describe's, with the same parse)
+    if (descAt != 0) writeDesc(descAt + (c << 4), parseFrame(h + 16, cap, len, lt));
     if (cap < len) truncated++;
     count++;
     p += 16 + cap;

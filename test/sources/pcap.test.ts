@@ -7,6 +7,7 @@ import { CaptureFormatError } from '../../src/sources/errors.js';
 import { openCapture } from '../../src/sources/capture.js';
 import * as B from '../fixtures/captures/builders.js';
 import { readAll } from '../fixtures/captures/read-all.js';
+import { Arena, DESC_WORDS, Describer } from '../../src/datapath/wasm-core.js';
 
 type Test = Pick<typeof t, 'ok' | 'match' | 'equal'>;
 const CAPS = new URL('../../captures/', import.meta.url).pathname;
@@ -212,45 +213,85 @@ t.test('an arena: batches in the memory it gives, the same records, a record lar
   }
 });
 
+/** calls in which the module walked records, batches it described, descriptors unlike describe's */
+const walked = { calls: 0, described: 0, mismatches: 0 };
+/**
+ * batches in a module memory, whose plain records the module walks (wasm-core.ts Describer.walkPcap), describing
+ * them as it goes
+ */
+const compiledArena = () => {
+  const a = new Arena(8 << 20);
+  const d = Describer.over(a.memory)!;
+  const m = a.buffer;
+  const check = new Uint32Array(m, a.alloc(4 * DESC_WORDS * 4096), DESC_WORDS * 4096);
+  return {
+    /** a batch the walk described: its descriptors are what Describer.describe writes for it */
+    verify(b: { buf: Uint8Array; count: number; offsets: Uint32Array; capLens: Uint32Array; wireLens: Uint32Array; linkTypes: Uint16Array; desc?: Uint32Array | null; described?: boolean }) {
+      if (b.described !== true) return;
+      walked.described++;
+      d.describe(b.buf, b.offsets, b.capLens, b.wireLens, b.linkTypes, b.count, check);
+      const n = DESC_WORDS * b.count;
+      for (let k = 0; k < n; k++) if (b.desc![k] !== check[k]) walked.mismatches++;
+    },
+    take(bytes: number, records: number) {
+      return {
+        buf: new Uint8Array(m, a.alloc(bytes), bytes),
+        offsets: new Uint32Array(m, a.alloc(4 * records), records),
+        capLens: new Uint32Array(m, a.alloc(4 * records), records),
+        wireLens: new Uint32Array(m, a.alloc(4 * records), records),
+        tsSec: new Float64Array(m, a.alloc(8 * records), records),
+        tsNsec: new Uint32Array(m, a.alloc(4 * records), records),
+        linkTypes: new Uint16Array(m, a.alloc(2 * records), records),
+        ifaces: new Uint16Array(records).fill(9),
+        fileOffsets: new Float64Array(records).fill(-1),
+        desc: new Uint32Array(m, a.alloc(4 * DESC_WORDS * records), DESC_WORDS * records).fill(0xdeadbeef),
+      };
+    },
+    walker: {
+      walkPcap(...args: Parameters<typeof d.walkPcap>) {
+        const n = d.walkPcap(...args);
+        if (n > args[4]) walked.calls++;
+        return n;
+      },
+      walkEnd: () => d.walkEnd(),
+      walkTruncated: () => d.walkTruncated(),
+      walkMaxSec: () => d.walkMaxSec(),
+      walkMaxNsec: () => d.walkMaxNsec(),
+    },
+  };
+};
+t.test('the module walks and describes IPv4 TCP/UDP records as describe does, every batch in the module memory', async (t) => {
+  const before = { ...walked };
+  const many = Array.from({ length: 3000 }, (_, i) => {
+    const tcp = i % 3 !== 0;
+    // some TCP flag combinations describe leaves to the general path, and some IPv4 options
+    const l4 = tcp ? B.tcp({ sport: 30000 + i, dport: 80 + (i % 7), flags: i % 50 === 0 ? 0x03 : 0x10 }) : B.udp(5000 + i, 53);
+    const ip = B.ipv4({ src: `10.${i % 5}.0.${(i * 7) % 250}`, dst: `192.168.${i % 3}.${i % 200}`, proto: tcp ? 6 : 17, ...(i % 97 === 0 ? { options: new Uint8Array(4) } : {}) }, l4);
+    return { data: B.ethernet(0x0800, ip), sec: 1700000000 + i, frac: i };
+  });
+  for (const le of [true, false]) {
+    const arena = compiledArena();
+    const r = await openCapture(B.pcapFile(many, { le }), { arena, bufferSize: 65536, maxBatch: 500 });
+    let records = 0;
+    let nonzero = 0;
+    for await (const b of r) {
+      t.equal(b.described, true, `batch at ${b.firstIndex}: described by the walk`);
+      arena.verify(b);
+      records += b.count;
+      for (let k = 0; k < b.count; k++) if (b.desc![DESC_WORDS * k + 3] !== 0) nonzero++;
+    }
+    t.equal(records, 3000, `${le ? 'little' : 'big'}-endian: every record`);
+    t.ok(nonzero > 2800 && nonzero < 3000, `${nonzero} records with a descriptor, the rest zeros`);
+  }
+  t.equal(walked.mismatches, before.mismatches, 'the walk wrote what describe writes');
+  t.ok(walked.described - before.described >= 12, `${walked.described - before.described} batches compared`);
+});
+
 t.test('the plain-record loop, in JavaScript and in the module, delivers what the general loop does, anomalies and their warnings included (property)', async (t) => {
   const fc = (await import('fast-check')).default;
   const { PcapReader } = await import('../../src/sources/pcap.js');
   const { openCapture } = await import('../../src/sources/capture.js');
   const { CaptureFormatError } = await import('../../src/sources/errors.js');
-  const { Arena, Describer } = await import('../../src/datapath/wasm-core.js');
-  let compiledWalks = 0;
-  /** batches in a module memory, whose plain records the module walks (wasm-core.ts Describer.walkPcap) */
-  const compiledArena = () => {
-    const a = new Arena(8 << 20);
-    const d = Describer.over(a.memory)!;
-    const m = a.buffer;
-    return {
-      take(bytes: number, records: number) {
-        return {
-          buf: new Uint8Array(m, a.alloc(bytes), bytes),
-          offsets: new Uint32Array(m, a.alloc(4 * records), records),
-          capLens: new Uint32Array(m, a.alloc(4 * records), records),
-          wireLens: new Uint32Array(m, a.alloc(4 * records), records),
-          tsSec: new Float64Array(m, a.alloc(8 * records), records),
-          tsNsec: new Uint32Array(m, a.alloc(4 * records), records),
-          linkTypes: new Uint16Array(m, a.alloc(2 * records), records),
-          ifaces: new Uint16Array(records).fill(9),
-          fileOffsets: new Float64Array(records).fill(-1),
-        };
-      },
-      walker: {
-        walkPcap(...args: Parameters<typeof d.walkPcap>) {
-          const n = d.walkPcap(...args);
-          if (n > args[4]) compiledWalks++;
-          return n;
-        },
-        walkEnd: () => d.walkEnd(),
-        walkTruncated: () => d.walkTruncated(),
-        walkMaxSec: () => d.walkMaxSec(),
-        walkMaxNsec: () => d.walkMaxNsec(),
-      },
-    };
-  };
   const read = async (bytes: Uint8Array, plain: boolean | 'compiled', bufferSize: number) => {
     PcapReader.plainLoop = plain !== false;
     const warnings: string[] = [];
@@ -258,9 +299,11 @@ t.test('the plain-record loop, in JavaScript and in the module, delivers what th
     let error = '';
     let stats = '';
     try {
-      const r = await openCapture(bytes, { bufferSize, maxBatch: 37, onWarning: (w) => warnings.push(`${w.kind}@${w.recordIndex}/${w.byteOffset}`), ...(plain === 'compiled' ? { arena: compiledArena() } : {}) });
+      const arena = plain === 'compiled' ? compiledArena() : undefined;
+      const r = await openCapture(bytes, { bufferSize, maxBatch: 37, onWarning: (w) => warnings.push(`${w.kind}@${w.recordIndex}/${w.byteOffset}`), ...(arena ? { arena } : {}) });
       try {
         for await (const b of r) {
+          arena?.verify(b);
           for (let i = 0; i < b.count; i++) {
             const data = Array.from(b.buf.subarray(b.offsets[i]!, b.offsets[i]! + b.capLens[i]!)).join('.');
             rows.push(`${b.firstIndex + i} ${b.capLens[i]} ${b.wireLens[i]} ${b.tsSec[i]} ${b.tsNsec[i]} ${b.linkTypes[i]} ${b.ifaces[i]} ${b.fileOffsets[i]} ${data}`);
@@ -315,7 +358,9 @@ t.test('the plain-record loop, in JavaScript and in the module, delivers what th
     ),
     { numRuns: 300, seed: 20261126 },
   );
-  t.ok(compiledWalks > 100, `the module walked records in ${compiledWalks} calls`);
+  t.ok(walked.calls > 100, `the module walked records in ${walked.calls} calls`);
+  t.ok(walked.described > 10, `${walked.described} batches described by the walk`);
+  t.equal(walked.mismatches, 0, 'their descriptors are describe’s');
 });
 
 const haveMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
