@@ -781,6 +781,32 @@ export function memoHash(fp: number, cls: number, src: number, dst: number, dpor
 export const DESC_WORDS = 4;
 
 /**
+ * What a walk of plain classic-pcap records takes ({@link Describer.walkPcap}, sources/reader.ts PcapWalker): the
+ * buffer, the bytes [start, end) to walk, the byte order, the batch's count so far and its limit, the snaplen, the
+ * fractions' unit, the latest time, the columns, the link type, and where to describe the records (null: nowhere).
+ */
+export type PcapWalkArgs = [
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  le: boolean,
+  count: number,
+  max: number,
+  snaplen: number,
+  nanos: boolean,
+  maxSec: number,
+  maxNsec: number,
+  offsets: Uint32Array,
+  capLens: Uint32Array,
+  wireLens: Uint32Array,
+  tsSec: Float64Array,
+  tsNsec: Uint32Array,
+  linkTypes: Uint16Array,
+  linkType: number,
+  desc: Uint32Array | null,
+];
+
+/**
  * The module's `describe` in a thread other than the one whose module classifies: the replay's main thread of a
  * 1-worker replay, over the worker's module memory, where it has just read and walked a batch (replay/engine.ts). It
  * writes each record's descriptor — the fields `run` would parse from the record's columns and frame, or zeros where
@@ -839,26 +865,7 @@ export class Describer {
    * walks in JavaScript). The interface and file-offset columns are the caller's. With `desc`, the walked records'
    * descriptors too, at their indices ({@link describe}'s).
    */
-  walkPcap(
-    buf: Uint8Array,
-    start: number,
-    end: number,
-    le: boolean,
-    count: number,
-    max: number,
-    snaplen: number,
-    nanos: boolean,
-    maxSec: number,
-    maxNsec: number,
-    offsets: Uint32Array,
-    capLens: Uint32Array,
-    wireLens: Uint32Array,
-    tsSec: Float64Array,
-    tsNsec: Uint32Array,
-    linkTypes: Uint16Array,
-    linkType: number,
-    desc: Uint32Array | null,
-  ): number {
+  walkPcap(...[buf, start, end, le, count, max, snaplen, nanos, maxSec, maxNsec, offsets, capLens, wireLens, tsSec, tsNsec, linkTypes, linkType, desc]: PcapWalkArgs): number {
     const own = this.buffer;
     if (buf.buffer !== own || offsets.buffer !== own || capLens.buffer !== own || wireLens.buffer !== own || tsSec.buffer !== own || tsNsec.buffer !== own || linkTypes.buffer !== own) return -1;
     if (!(end <= buf.length && max <= offsets.length && max <= capLens.length && max <= wireLens.length && max <= tsSec.length && max <= tsNsec.length && max <= linkTypes.length)) return -1;

@@ -15,6 +15,7 @@
  * Damage: records before the damaged one are delivered in a batch first; the {@link CaptureFormatError} is thrown
  * by the following iteration step.
  */
+import type { PcapWalkArgs } from '../datapath/wasm-core.js';
 import { CaptureErrorCode, CaptureFormatError } from './errors.js';
 import type { ByteSource } from './source.js';
 
@@ -130,26 +131,7 @@ export interface BatchArena {
  * memory.
  */
 export interface PcapWalker {
-  walkPcap(
-    buf: Uint8Array,
-    start: number,
-    end: number,
-    le: boolean,
-    count: number,
-    max: number,
-    snaplen: number,
-    nanos: boolean,
-    maxSec: number,
-    maxNsec: number,
-    offsets: Uint32Array,
-    capLens: Uint32Array,
-    wireLens: Uint32Array,
-    tsSec: Float64Array,
-    tsNsec: Uint32Array,
-    linkTypes: Uint16Array,
-    linkType: number,
-    desc: Uint32Array | null,
-  ): number;
+  walkPcap(...args: PcapWalkArgs): number;
   walkEnd(): number;
   walkTruncated(): number;
   walkMaxSec(): number;

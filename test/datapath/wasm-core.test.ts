@@ -83,8 +83,8 @@ class Region {
     this.desc = new Uint32Array(m, at + l.desc, DESC_WORDS * records);
   }
 
-  /** Copies a batch in and classifies it in place with `c`; its records then are `out`'s [0, count). */
-  classify(c: Classifier, r: { buf: Uint8Array; count: number; offsets: Uint32Array; capLens: Uint32Array; wireLens: Uint32Array; linkTypes: Uint16Array; tsSec: Float64Array; tsNsec: Uint32Array }): number {
+  /** Copies a batch in (its bytes and its first `count` records' columns), as the replay's reader reads one. */
+  load(r: { buf: Uint8Array; count: number; offsets: Uint32Array; capLens: Uint32Array; wireLens: Uint32Array; linkTypes: Uint16Array; tsSec: Float64Array; tsNsec: Uint32Array }): void {
     this.buf.set(r.buf);
     const x = this.cols;
     x.offsets.set(r.offsets.subarray(0, r.count));
@@ -93,6 +93,12 @@ class Region {
     x.linkTypes.set(r.linkTypes.subarray(0, r.count));
     x.tsSec.set(r.tsSec.subarray(0, r.count));
     x.tsNsec.set(r.tsNsec.subarray(0, r.count));
+  }
+
+  /** Copies a batch in and classifies it in place with `c`; its records then are `out`'s [0, count). */
+  classify(c: Classifier, r: { buf: Uint8Array; count: number; offsets: Uint32Array; capLens: Uint32Array; wireLens: Uint32Array; linkTypes: Uint16Array; tsSec: Float64Array; tsNsec: Uint32Array }): number {
+    this.load(r);
+    const x = this.cols;
     // the buffer as long as the batch's: a frame that claims to run past it is declined, as in the staged copy
     const buf = this.buf.subarray(0, r.buf.length);
     if (!c.inPlace(buf, x.offsets, this.out)) throw new Error('the region is not in the classifier’s memory');
@@ -639,14 +645,8 @@ t.test('in place: a frame that runs past the batch buffer is read no further tha
   const w = new Classifier(open, {}, Classifier.prepare({}, new Conntrack({}, layout.bytes)));
   const region = new Region(w.ct.arena!, n, buf.length);
   // the whole second frame lies in the module memory beyond the buffer's end: a read past the end would find it
-  region.buf.set(buf);
+  region.load({ buf, count: n, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec });
   const cols = region.cols;
-  cols.offsets.set(offsets);
-  cols.capLens.set(capLens);
-  cols.wireLens.set(wireLens);
-  cols.linkTypes.set(linkTypes);
-  cols.tsSec.set(tsSec);
-  cols.tsNsec.set(tsNsec);
   w.classifyInPlace(region.buf.subarray(0, cut), n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, region.out);
   const p = new Classifier(open, { conntrack: { wasm: false } });
   const b = new VerdictBatch(n);
@@ -717,14 +717,8 @@ t.test('in place: prefill writes no verdict, so a batch whose thread fails in it
   const layout = slotLayout(n, buf.length);
   const parts = Classifier.prepare({}, new Conntrack({}, layout.bytes));
   const region = new Region(parts.ct.arena!, n, buf.length);
+  region.load({ buf, count: n, offsets, capLens, wireLens, linkTypes, tsSec, tsNsec });
   const cols = region.cols;
-  region.buf.set(buf);
-  cols.offsets.set(offsets);
-  cols.capLens.set(capLens);
-  cols.wireLens.set(wireLens);
-  cols.linkTypes.set(linkTypes);
-  cols.tsSec.set(tsSec);
-  cols.tsNsec.set(tsNsec);
   // what a worker has done to the batch when it fails right after prefill: the engine (replay/engine.ts complete)
   // tells the records it left without a verdict by their 0
   const core = parts.core!;
