@@ -166,6 +166,9 @@ const SNAP_DESC_BYTES = 128;
  */
 export const COUNTER_ENTRIES = 65536;
 
+/** 32-bit words of a record's descriptor (src/wasm/fast4.ts describe) */
+export const DESC_WORDS = 4;
+
 /** Records of the largest batch whose tally list the module keeps (FastCore.tallyStart): replay/slot-layout.ts REGION_RECORDS */
 export const TALLY_RECORDS = 16384;
 
@@ -482,21 +485,11 @@ export class FastCore {
    * descriptors that {@link Describer.describe} wrote for exactly these views (4 words a record, `run` reads them
    * instead of parsing the frames). {@link useChunk} goes back. Throws when a view is not in this memory.
    */
-  useBatch(
-    bytes: Uint8Array,
-    offsets: Uint32Array,
-    capLens: Uint32Array,
-    wireLens: Uint32Array,
-    linkTypes: Uint16Array,
-    tsSec: Float64Array,
-    tsNsec: Uint32Array,
-    out: VerdictBatchLike & { buffer: ArrayBufferLike; capacity: number },
-    desc?: Uint32Array,
-  ): void {
+  useBatch(bytes: Uint8Array, offsets: Uint32Array, capLens: Uint32Array, wireLens: Uint32Array, linkTypes: Uint16Array, tsSec: Float64Array, tsNsec: Uint32Array, out: VerdictBatchLike & { buffer: ArrayBufferLike; capacity: number }, desc?: Uint32Array): void {
     for (const b of [bytes.buffer, offsets.buffer, capLens.buffer, wireLens.buffer, linkTypes.buffer, tsSec.buffer, tsNsec.buffer, out.buffer, desc?.buffer ?? out.buffer]) {
       if (!Arena.sameIdentity(b, this.memoryBuffer)) throw new Error('FastCore.useBatch: a view outside the module memory');
     }
-    if (desc !== undefined && desc.length < 4 * out.capacity) throw new Error(`FastCore.useBatch: ${desc.length / 4} descriptors for ${out.capacity} records`);
+    if (desc !== undefined && desc.length < DESC_WORDS * out.capacity) throw new Error(`FastCore.useBatch: ${desc.length / DESC_WORDS} descriptors for ${out.capacity} records`);
     this.setInput(offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, linkTypes.byteOffset, tsSec.byteOffset, tsNsec.byteOffset, bytes.byteOffset, bytes.byteLength, out.egress.byteOffset, out.capacity);
     this.setDesc(desc?.byteOffset ?? 0);
     this.inPlace = true;
@@ -777,9 +770,6 @@ export function memoHash(fp: number, cls: number, src: number, dst: number, dpor
   return fmix32i(h);
 }
 
-/** 32-bit words of a record's descriptor (src/wasm/fast4.ts describe) */
-export const DESC_WORDS = 4;
-
 /**
  * What a walk of plain classic-pcap records takes ({@link Describer.walkPcap}, sources/reader.ts PcapWalker): the
  * buffer, the bytes [start, end) to walk, the byte order, the batch's count so far and its limit, the snaplen, the
@@ -817,7 +807,7 @@ export type PcapWalkArgs = [
  */
 export class Describer {
   private readonly setInput: (offsets: number, capLens: number, wireLens: number, linkTypes: number, tsSec: number, tsNsec: number, bytes: number, bytesLen: number, out: number, records: number) => void;
-  private readonly run: (n: number, rangeStart: number, at: number) => void;
+  private readonly describeAt: (n: number, rangeStart: number, at: number) => void;
   private readonly buffer: SharedArrayBuffer;
 
   /** Null when the module is off (KPF_WASM=0). */
@@ -837,18 +827,13 @@ export class Describer {
       walkMaxNsec(): number;
     };
     this.setInput = x.setInput;
-    this.run = x.describe;
+    this.describeAt = x.describe;
     this.walk = x.walkPcap;
     this.walkEnd = x.walkEnd;
     this.walkTruncated = x.walkTruncated;
     this.walkMaxSec = x.walkMaxSec;
     this.walkMaxNsec = x.walkMaxNsec;
     this.buffer = memory.buffer as unknown as SharedArrayBuffer;
-  }
-
-  /** The module's memory (a batch's views over it are walked and described here). */
-  get memory(): SharedArrayBuffer {
-    return this.buffer;
   }
 
   private readonly walk: (...a: number[]) => number;
@@ -885,6 +870,6 @@ export class Describer {
     if (n > offsets.length || n > capLens.length || n > wireLens.length || n > linkTypes.length || DESC_WORDS * n > desc.length) throw new Error(`Describer: ${n} records for shorter views`);
     // (the time columns and the records' verdicts are run's: describe reads neither)
     this.setInput(offsets.byteOffset, capLens.byteOffset, wireLens.byteOffset, linkTypes.byteOffset, 0, 0, bytes.byteOffset, bytes.byteLength, 0, n);
-    this.run(n, 0, desc.byteOffset);
+    this.describeAt(n, 0, desc.byteOffset);
   }
 }

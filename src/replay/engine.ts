@@ -274,7 +274,8 @@ export async function replay(
       }
     }
     const r = regions;
-    const region = r !== null && r.starts.length > 0 && bytes <= r.chunk && records <= r.records ? { memory: r.memory, start: r.starts.pop()! } : undefined;
+    // (views over the memory's own buffer object, which the describing instance checks them against)
+    const region = r !== null && r.starts.length > 0 && bytes <= r.chunk && records <= r.records ? { memory: r.memory.buffer as unknown as SharedArrayBuffer, start: r.starts.pop()! } : undefined;
     const s = region ? new SharedSlot(r!.records, r!.chunk, region) : new SharedSlot(Math.max(records, opts.batchSize), Math.max(bytes, SLOT_BYTES));
     slotOf.set(s.buf, s);
     return s;
@@ -295,13 +296,10 @@ export async function replay(
       // a region holds a batch of up to r.records records read in chunks of r.chunk bytes
       if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) {
         regions = { ...r, starts: [...r.starts] };
-        // the main thread describes each batch it reads there, for the worker's module (datapath/wasm-core.ts Describer)
-        if (r.wasm !== undefined && opts.describe !== false) describer = Describer.over(r.wasm);
-        // the slots' views over the module memory's own buffer object, which the walker checks them against
-        if (describer !== null) {
-          regions.memory = describer.memory;
-          arena.walker = describer;
-        }
+        // the main thread walks and describes each batch it reads there, for the worker's module (datapath/wasm-core.ts
+        // Describer)
+        if (opts.describe !== false) describer = Describer.over(r.memory);
+        if (describer !== null) arena.walker = describer;
       }
     }
     reader = await openCapture(input, { maxBatch: opts.batchSize, bufferSize: SLOT_BYTES, arena });

@@ -50,11 +50,12 @@ export function slotLayout(records: number, chunk: number): SlotLayout {
   return { buf, tsSec, offsets, capLens, wireLens, tsNsec, linkTypes, out, desc, bytes: at };
 }
 
-/** A worker's regions, as its `prepare` task returns them: its module memory and where each region starts. */
+/**
+ * A worker's regions, as its `prepare` task returns them: its module memory (the slots are views over its buffer; a
+ * describing instance of the module is made over it, datapath/wasm-core.ts Describer) and where each region starts.
+ */
 export interface SlotRegions {
-  memory: SharedArrayBuffer;
-  /** the module memory itself, for a describing instance over it (datapath/wasm-core.ts Describer) */
-  wasm?: WebAssembly.Memory;
+  memory: WebAssembly.Memory;
   starts: number[];
   records: number;
   chunk: number;

@@ -139,8 +139,9 @@ export class VerdictTally {
         bytesDropped += len;
         dropBy[reason]! += 1;
         if (flows !== null) {
-          const meta = desc !== undefined ? desc[k * DESC_WORDS + 3]! : 0;
-          if (meta !== 0) this.trackRun(flows, (4 << 8) | (meta & 0xff), desc![k * DESC_WORDS]! | 0, desc![k * DESC_WORDS + 1]! | 0, desc![k * DESC_WORDS + 2]! & 0xffff);
+          const d = k * DESC_WORDS;
+          const meta = desc !== undefined ? desc[d + 3]! : 0;
+          if (meta !== 0) this.trackRun(flows, (4 << 8) | (meta & 0xff), desc![d]! | 0, desc![d + 1]! | 0, desc![d + 2]! & 0xffff);
           else this.trackDrop(flows, linkTypes[k]!, buf, offsets[k]!, capLens[k]!, len);
         }
       }

@@ -184,7 +184,7 @@ function prepare(task: PrepareTask): SlotRegions | null {
   // the fast path's main loop compiled by V8's optimizing compiler while the main thread loads the manifests
   prepared.parts.core?.warmUp();
   if (!regions || a === null) return null;
-  return { memory: a.buffer, wasm: a.memory, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
+  return { memory: a.memory, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
 }
 
 function stats(): WorkerStats | null {
