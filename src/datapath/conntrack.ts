@@ -58,7 +58,6 @@ import type { FlowKey } from '../core/flow-key.js';
 import { wordsToIP } from '../core/flow-key.js';
 import { CtTimeout, ctTimeouts, type CtProfile, type CtTimeouts } from './ct-timeouts.js';
 import { tupleHashI } from './flow-hash.js';
-import { backwardShiftDeletePairs } from './open-addressing.js';
 import { Arena, FAST_SCRATCH_BYTES, fastModule, prefaultPages, type FastTable } from './wasm-core.js';
 
 /** Result codes of {@link Conntrack.lookup} / {@link Conntrack.relatedLookup}. */
@@ -222,8 +221,23 @@ const M_ENTRIES = 2;
 const M_MASK = 3;
 const M_RECORDS = 4;
 const META_WORDS = 8;
-/** slots of a new table's index (32 KB); it doubles from there as its records need */
+/** slots of a new table's index (64 KB); it doubles from there as its records need */
 const IDX_MIN_SLOTS = 4096;
+/**
+ * int32 words per index slot: the record's reference + 1 (0: an empty slot) with {@link SLOT_INLINE}, then its
+ * tuple's source and destination address words (the last word of each) and its ports word
+ */
+const SLOT_WORDS = 4;
+/**
+ * Slot flag of a record whose words above are its whole tuple: an IPv4 TCP or UDP entry (the table then says which
+ * protocol: TCP entries are in the tcp table, UDP ones in the other). The fast path (src/wasm/fast4.ts probe) takes
+ * such a slot's record without reading the entry's tuple; a reference + 1 is below 2^29 (checkCapacity).
+ */
+const SLOT_INLINE = 1 << 31;
+const SLOT_REF = 0x7fffffff;
+/** the fingerprints (family << 8 | protocol) of inline records */
+const FP_TCP4 = (4 << 8) | 6;
+const FP_UDP4 = (4 << 8) | 17;
 /** {@link Conntrack.fastHits} kind of an entry the fast path created */
 export const FAST_CREATED = 4;
 const N_EXPIRES = 0;
@@ -350,8 +364,11 @@ export class CtTable {
   /** the index's current mask (slots in use − 1; also in meta[M_MASK] for the fast path) */
   private idxMask: number;
   /**
-   * the index, reserved for its largest size: slot i holds [2i] the entry reference + 1 (0 empty: a new zero-filled
-   * array needs no initialisation) and [2i+1] its tuple hash, in one cache line; slots [0, idxMask] are in use
+   * the index, reserved for its largest size: slot i (16 bytes, SLOT_WORDS) holds [4i] the record's reference + 1
+   * (entry << 2 | kind; 0 empty: a new zero-filled array needs no initialisation), with SLOT_INLINE for an IPv4 TCP
+   * or UDP record, and [4i+1..4i+3] its tuple's last source and destination address words and its ports: a lookup
+   * compares them before it reads the entry's tuple, and the fast path's lookup of an inline record reads nothing else.
+   * Slots [0, idxMask] are in use. A record's hash, which places it, is in recHash.
    */
   private readonly idx: Int32Array;
 
@@ -434,10 +451,10 @@ export class CtTable {
     const size = CtTable.indexSlots(capacity);
     // in the arena (WebAssembly memory shared with the fast path, wasm-core.ts) or as plain arrays; zero-filled either way
     const a = arena;
-    this.idx = a ? a.int32(2 * size) : new Int32Array(2 * size);
+    this.idx = a ? a.int32(SLOT_WORDS * size) : new Int32Array(SLOT_WORDS * size);
     this.idxMask = Math.min(size, IDX_MIN_SLOTS) - 1;
     // read at random before it is written (see prefaultPages: -7 % wall on the peers' replay)
-    prefaultPages(this.idx.subarray(0, 2 * (this.idxMask + 1)));
+    prefaultPages(this.idx.subarray(0, SLOT_WORDS * (this.idxMask + 1)));
     this.tup = a ? a.int32(capacity * STRIDE) : new Int32Array(capacity * STRIDE);
     this.fp = a ? a.uint16(capacity) : new Uint16Array(capacity);
     this.kind = a ? a.uint8(capacity) : new Uint8Array(capacity);
@@ -473,7 +490,7 @@ export class CtTable {
   static arenaBytes(capacity: number, nRules: number): number {
     const z = Arena.size;
     return (
-      z(8 * CtTable.indexSlots(capacity)) +
+      z(4 * SLOT_WORDS * CtTable.indexSlots(capacity)) +
       z(4 * capacity * STRIDE) +
       z(2 * capacity) +
       5 * z(capacity) +
@@ -603,12 +620,13 @@ export class CtTable {
     const idx = this.idx;
     let i = h & mask;
     for (;;) {
-      const r1 = idx[2 * i]!;
+      const w = SLOT_WORDS * i;
+      const r1 = idx[w]! & SLOT_REF;
       if (r1 === 0) {
         this.foundEntry = -1;
         return -1;
       }
-      if (idx[2 * i + 1] === h) {
+      if (idx[w + 1] === this.ks3 && idx[w + 2] === this.kd3 && idx[w + 3] === this.kp) {
         const r = r1 - 1;
         if (this.matches(r >>> 2, r & 3)) {
           this.foundEntry = r >>> 2;
@@ -620,20 +638,51 @@ export class CtTable {
     }
   }
 
-  /** Adds a record; the caller made room ({@link reserveIndex}). */
+  /** Adds record `ref` (entry << 2 | kind) of an entry whose tuple and fingerprint are written; the caller made room ({@link reserveIndex}). */
   private idxInsert(h: number, ref: number): void {
-    this.idxPlace(h, ref + 1);
-    this.meta[M_RECORDS]!++;
-  }
-
-  /** Puts slot value `r1` (reference + 1) with hash h in the first free slot of its probe sequence. */
-  private idxPlace(h: number, r1: number): void {
     const mask = this.idxMask;
     const idx = this.idx;
     let i = h & mask;
-    while (idx[2 * i] !== 0) i = (i + 1) & mask;
-    idx[2 * i] = r1;
-    idx[2 * i + 1] = h;
+    while (idx[SLOT_WORDS * i] !== 0) i = (i + 1) & mask;
+    this.writeSlot(SLOT_WORDS * i, ref);
+    this.meta[M_RECORDS]!++;
+  }
+
+  /** Writes record `ref`'s slot at word w: its reference + 1 and flag, and its tuple's words (see {@link idx}). */
+  private writeSlot(w: number, ref: number): void {
+    const e = ref >>> 2;
+    const kind = ref & 3;
+    const t = this.tup;
+    const o = e * STRIDE;
+    let so: number, dof: number, ports: number;
+    if (kind === K_ORIG) {
+      so = o + O_OSRC;
+      dof = o + O_ODST;
+      ports = t[o + O_OPORTS]!;
+    } else if (kind === K_REPLY) {
+      so = o + O_RSRC;
+      dof = o + O_RDST;
+      ports = t[o + O_RPORTS]!;
+    } else if (kind === K_XLAT) {
+      so = o + O_RDST;
+      dof = o + O_RSRC;
+      ports = t[o + O_XPORTS]!;
+    } else {
+      so = o + O_ODST;
+      dof = o + O_OSRC;
+      ports = t[o + O_UPORTS]!;
+    }
+    const fp = this.fp[e]!;
+    const idx = this.idx;
+    idx[w] = (ref + 1) | (fp === FP_TCP4 || fp === FP_UDP4 ? SLOT_INLINE : 0);
+    idx[w + 1] = t[so + 3]!;
+    idx[w + 2] = t[dof + 3]!;
+    idx[w + 3] = ports;
+  }
+
+  /** The hash that places the record of slot word w (its entry's recHash). */
+  private slotHash(w: number): number {
+    return this.recHash[(this.idx[w]! & SLOT_REF) - 1]!;
   }
 
   /** Slots the index uses now. */
@@ -654,7 +703,7 @@ export class CtTable {
   private growIndex(need: number): void {
     const old = this.idxMask + 1;
     let size = old;
-    while (size < need && 2 * size <= this.idx.length / 2) size *= 2;
+    while (size < need && 2 * size <= this.idx.length / SLOT_WORDS) size *= 2;
     if (size === old) return;
     this.indexGrowths++;
     if (this.indexRebuilder !== null) {
@@ -664,24 +713,47 @@ export class CtTable {
       return;
     }
     const idx = this.idx;
-    const prev = idx.slice(0, 2 * old);
-    idx.fill(0, 0, 2 * old);
-    prefaultPages(idx.subarray(2 * old, 2 * size));
+    const prev = idx.slice(0, SLOT_WORDS * old);
+    idx.fill(0, 0, SLOT_WORDS * old);
+    prefaultPages(idx.subarray(SLOT_WORDS * old, SLOT_WORDS * size));
     this.idxMask = size - 1;
     this.meta[M_MASK] = size - 1;
-    for (let j = 0; j < old; j++) if (prev[2 * j] !== 0) this.idxPlace(prev[2 * j + 1]!, prev[2 * j]!);
+    const mask = size - 1;
+    for (let j = 0; j < SLOT_WORDS * old; j += SLOT_WORDS) {
+      const r1 = prev[j]! & SLOT_REF;
+      if (r1 === 0) continue;
+      let i = this.recHash[r1 - 1]! & mask;
+      while (idx[SLOT_WORDS * i] !== 0) i = (i + 1) & mask;
+      idx.set(prev.subarray(j, j + SLOT_WORDS), SLOT_WORDS * i);
+    }
   }
 
+  /**
+   * Removes record `ref` (hash h) with backward-shift deletion (open-addressing.ts backwardShiftDelete, over 16-byte
+   * slots whose home is their record's recHash).
+   */
   private idxRemove(h: number, ref: number): void {
     const mask = this.idxMask;
     const idx = this.idx;
     const r1 = ref + 1;
     let i = h & mask;
-    while (idx[2 * i] !== r1) {
-      if (idx[2 * i] === 0) return; // not present (cannot happen for a consistent table)
+    while ((idx[SLOT_WORDS * i]! & SLOT_REF) !== r1) {
+      if (idx[SLOT_WORDS * i] === 0) return; // not present (cannot happen for a consistent table)
       i = (i + 1) & mask;
     }
-    backwardShiftDeletePairs(idx, mask, i);
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const wj = SLOT_WORDS * j;
+      if (idx[wj] === 0) break;
+      const home = this.slotHash(wj) & mask;
+      const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!inRange) {
+        idx.copyWithin(SLOT_WORDS * i, wj, wj + SLOT_WORDS);
+        i = j;
+      }
+    }
+    idx.fill(0, SLOT_WORDS * i, SLOT_WORDS * i + SLOT_WORDS);
     this.meta[M_RECORDS]!--;
   }
 

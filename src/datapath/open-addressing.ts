@@ -1,5 +1,6 @@
 /**
- * The index shared by the datapath tables (conntrack, verdict cache, fragments): open addressing with linear
+ * The index of the verdict cache and the fragment table (conntrack's, in 16-byte slots, is its own: conntrack.ts
+ * CtTable.idx, with the same deletion): open addressing with linear
  * probing over two parallel arrays — `refs` (an entry reference, -1 = empty slot) and `hashes` (the key's full
  * hash, so a probe compares the key only when the hashes agree) — and backward-shift deletion, which keeps probe
  * sequences intact without tombstones, so a table under churn never slows down.
@@ -25,25 +26,4 @@ export function backwardShiftDelete(refs: Int32Array, hashes: Int32Array | Uint3
     }
   }
   refs[i] = -1;
-}
-
-/**
- * {@link backwardShiftDelete} over one interleaved array: slot i is [2i] the reference + 1 (0 empty, so that a
- * freshly allocated, zero-filled array is an empty index with nothing to initialise), [2i+1] the hash.
- */
-export function backwardShiftDeletePairs(idx: Int32Array, mask: number, i: number): void {
-  let j = i;
-  for (;;) {
-    j = (j + 1) & mask;
-    const r = idx[2 * j]!;
-    if (r === 0) break;
-    const home = idx[2 * j + 1]! & mask;
-    const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
-    if (!inRange) {
-      idx[2 * i] = r;
-      idx[2 * i + 1] = idx[2 * j + 1]!;
-      i = j;
-    }
-  }
-  idx[2 * i] = 0;
 }

@@ -183,6 +183,12 @@ const O_RPORTS: usize = 68;
 const O_XPORTS: usize = 72;
 const O_UPORTS: usize = 76;
 const NUM_BYTES: usize = 64; // 8 f64 per entry: expires, lastSeen, packets ×2, bytes ×2, created
+// index slots (CtTable.idx): 16 bytes, the record's reference + 1 with SLOT_INLINE, then source, destination, ports
+const SLOT_SHIFT: usize = 4;
+const SLOT_INLINE: u32 = 0x80000000;
+const SLOT_REF: u32 = 0x7fffffff;
+const FP_TCP4: u32 = (4 << 8) | 6;
+const FP_UDP4: u32 = (4 << 8) | 17;
 const KIND_TCP: u32 = 1;
 const KIND_UDP: u32 = 2;
 const KIND_GENERIC: u32 = 5;
@@ -331,10 +337,41 @@ export function setInput(offsets: usize, capLens: usize, wireLens: usize, linkTy
   return h;
 }
 
-/** Does entry e's record `kind` hold the IPv4 tuple (fp, src, dst, ports)? (CtTable.matches) */
-@inline function matches(d: usize, e: u32, kind: u32, fp: u32, src: u32, dst: u32, ports: u32): bool {
-  if (<u32>load<u16>(<usize>load<u32>(d + D_FP) + (<usize>e << 1)) != fp) return false;
-  const o: usize = <usize>load<u32>(d + D_TUP) + <usize>e * STRIDE_BYTES;
+/** tupleHashI of the IPv4 tuple (fp, src, dst, ports) (CtTable.find's hash) */
+@inline function tupleHash(fp: u32, src: u32, dst: u32, ports: u32): u32 {
+  let h = mix(SEED_TUPLE, fp);
+  h = mix(h, src);
+  h = mix(h, dst);
+  h = mix(h, ports);
+  return fmix(h);
+}
+
+/**
+ * The index record of table d holding the IPv4 TCP (table 0) or UDP (table 1) tuple with hash h: (entry << 2 | kind)
+ * + 1, or 0 (CtTable.find). Only inline slots can hold such a tuple, and theirs is in the slot (CtTable.idx): a probe
+ * reads the index's cache line and not the entry's tuple, which would be another random load a packet.
+ */
+function probe(d: usize, h: u32, src: u32, dst: u32, ports: u32): u32 {
+  const idx: usize = <usize>load<u32>(d + D_IDX);
+  const mask = load<u32>(<usize>load<u32>(d + D_META) + MT_MASK);
+  let j = h & mask;
+  while (true) {
+    const slot: usize = idx + (<usize>j << SLOT_SHIFT);
+    const w = load<u32>(slot);
+    if (w == 0) return 0;
+    if ((w & SLOT_INLINE) != 0 && load<u32>(slot, 4) == src && load<u32>(slot, 8) == dst && load<u32>(slot, 12) == ports) return w & SLOT_REF;
+    j = (j + 1) & mask;
+  }
+}
+
+/**
+ * Writes record `ref`'s slot at `slot` (CtTable.writeSlot): its reference + 1, flagged inline for an IPv4 TCP or UDP
+ * entry, and its tuple's last source and destination address words and its ports word, from the entry's tuple.
+ */
+@inline function writeSlot(d: usize, slot: usize, ref: u32): void {
+  const e: usize = <usize>(ref >> 2);
+  const kind = ref & 3;
+  const o: usize = <usize>load<u32>(d + D_TUP) + e * STRIDE_BYTES;
   let so: usize, dof: usize, p: u32;
   if (kind == 0) {
     so = o + O_OSRC;
@@ -353,43 +390,11 @@ export function setInput(offsets: usize, capLens: usize, wireLens: usize, linkTy
     dof = o + O_OSRC;
     p = load<u32>(o + O_UPORTS);
   }
-  return (
-    p == ports &&
-    load<u32>(so, 12) == src &&
-    load<u32>(dof, 12) == dst &&
-    load<u32>(so) == 0 &&
-    load<u32>(so, 4) == 0 &&
-    load<u32>(so, 8) == 0 &&
-    load<u32>(dof) == 0 &&
-    load<u32>(dof, 4) == 0 &&
-    load<u32>(dof, 8) == 0
-  );
-}
-
-/** tupleHashI of the IPv4 tuple (fp, src, dst, ports) (CtTable.find's hash) */
-@inline function tupleHash(fp: u32, src: u32, dst: u32, ports: u32): u32 {
-  let h = mix(SEED_TUPLE, fp);
-  h = mix(h, src);
-  h = mix(h, dst);
-  h = mix(h, ports);
-  return fmix(h);
-}
-
-/** The index record of table d holding the IPv4 tuple with hash h: (entry << 2 | kind) + 1, or 0 (CtTable.find). */
-function probe(d: usize, h: u32, fp: u32, src: u32, dst: u32, ports: u32): u32 {
-  const idx: usize = <usize>load<u32>(d + D_IDX);
-  const mask = load<u32>(<usize>load<u32>(d + D_META) + MT_MASK);
-  let j = h & mask;
-  while (true) {
-    const slot: usize = idx + (<usize>j << 3);
-    const r1 = load<u32>(slot);
-    if (r1 == 0) return 0;
-    if (load<u32>(slot, 4) == h) {
-      const r = r1 - 1;
-      if (matches(d, r >> 2, r & 3, fp, src, dst, ports)) return r1;
-    }
-    j = (j + 1) & mask;
-  }
+  const fp = <u32>load<u16>(<usize>load<u32>(d + D_FP) + (e << 1));
+  store<u32>(slot, (ref + 1) | (fp == FP_TCP4 || fp == FP_UDP4 ? SLOT_INLINE : 0));
+  store<u32>(slot, load<u32>(so, 12), 4);
+  store<u32>(slot, load<u32>(dof, 12), 8);
+  store<u32>(slot, p, 12);
 }
 
 /**
@@ -401,10 +406,8 @@ function probe(d: usize, h: u32, fp: u32, src: u32, dst: u32, ports: u32): u32 {
   const meta: usize = <usize>load<u32>(d + D_META);
   const mask = load<u32>(meta + MT_MASK);
   let j = h & mask;
-  while (load<u32>(idx + (<usize>j << 3)) != 0) j = (j + 1) & mask;
-  const slot: usize = idx + (<usize>j << 3);
-  store<u32>(slot, ref + 1);
-  store<u32>(slot, h, 4);
+  while (load<u32>(idx + (<usize>j << SLOT_SHIFT)) != 0) j = (j + 1) & mask;
+  writeSlot(d, idx + (<usize>j << SLOT_SHIFT), ref);
   store<u32>(meta + MT_RECORDS, load<u32>(meta + MT_RECORDS) + 1);
 }
 
@@ -424,7 +427,7 @@ export function rebuildIndex(d: usize, slots: u32): void {
   const flags: usize = <usize>load<u32>(d + D_FLAGS);
   const rechash: usize = <usize>load<u32>(d + D_RECHASH);
   const mask = slots - 1;
-  memory.fill(idx, 0, <usize>slots << 3);
+  memory.fill(idx, 0, <usize>slots << SLOT_SHIFT);
   store<u32>(meta + MT_MASK, mask);
   const fresh = load<u32>(meta + MT_FRESH);
   for (let e: u32 = 0; e < fresh; e++) {
@@ -434,10 +437,8 @@ export function rebuildIndex(d: usize, slots: u32): void {
     for (let k: u32 = 0; k < kinds; k++) {
       const h = load<u32>(rechash + (ee << 4) + (<usize>k << 2));
       let j = h & mask;
-      while (load<u32>(idx + (<usize>j << 3)) != 0) j = (j + 1) & mask;
-      const slot: usize = idx + (<usize>j << 3);
-      store<u32>(slot, ((e << 2) | k) + 1);
-      store<u32>(slot, h, 4);
+      while (load<u32>(idx + (<usize>j << SLOT_SHIFT)) != 0) j = (j + 1) & mask;
+      writeSlot(d, idx + (<usize>j << SLOT_SHIFT), (e << 2) | k);
     }
   }
 }
@@ -1068,7 +1069,7 @@ export function run(i: u32, end: u32, rangeStart: u32, shard: i32, revision: f64
     }
     if (r1 == 0) {
       h = tupleHash(fp, src, dst, ports);
-      r1 = probe(d, h, fp, src, dst, ports);
+      r1 = probe(d, h, src, dst, ports);
     }
     lastFp = fp;
     lastSrc = src;

@@ -418,11 +418,12 @@ t.test('the index grown by the module holds exactly the records of the live entr
   t.equal(module.tcp.entries, live);
   t.equal(module.tcp.indexGrowths, plain.tcp.indexGrowths, `the same growths (${plain.tcp.indexGrowths})`);
   t.equal(module.tcp.indexSize, plain.tcp.indexSize, `to the same size (${plain.tcp.indexSize} slots)`);
-  // the index's records: (reference + 1, hash) pairs, in any order, exactly those of the plain table
+  // the index's records: their slots' four words (reference + 1 and flag, source, destination, ports), in any order,
+  // exactly those of the plain table
   const records = (tab: CtTable): string[] => {
     const idx = tab.wasmLayout.idx;
     const out: string[] = [];
-    for (let i = 0; i < tab.indexSize; i++) if (idx[2 * i] !== 0) out.push(`${idx[2 * i]}:${idx[2 * i + 1]}`);
+    for (let i = 0; i < tab.indexSize; i++) if (idx[4 * i] !== 0) out.push(idx.subarray(4 * i, 4 * i + 4).join(':'));
     return out.sort();
   };
   const want = records(plain.tcp);

@@ -24,7 +24,8 @@ import { labFiles } from '../../src/lab/lab.js';
 import { loadManifests } from '../../src/manifests/index.js';
 import { defaultDecodeOptions } from '../../src/packet/options.js';
 import { shardBatch } from '../../src/workers/shard.js';
-import { ethernet, ipv4, tcp, udp } from '../fixtures/captures/builders.js';
+import { ethernet, icmpEcho, ipv4, ipv6, tcp, udp } from '../fixtures/captures/builders.js';
+import { tupleHashI } from '../../src/datapath/flow-hash.js';
 import { RECORD_COLS, captureBatches, frameBatch, snapshotOf } from './traffic.js';
 import { slotLayout } from '../../src/replay/slot-layout.js';
 
@@ -402,6 +403,60 @@ t.test('SYN+ACK: taken in the reply direction and after a pickup, left to the ge
   t.equal(w.ct.stats().tcp.invalid, 1, 'the client SYN+ACK was out of state');
   compare(t, 'SYN+ACK', w, p);
   t.equal(w.ct.stateName(0), 'ESTABLISHED');
+});
+
+t.test('the words of an index slot are a whole tuple only for IPv4 TCP and UDP: an ICMP or IPv6 record with the same words is not found', async (t) => {
+  // the module's lookup takes a slot flagged inline on its words alone (conntrack.ts CtTable.idx). An ICMP echo
+  // (identifier << 16 | type in the ports word), or an IPv6 UDP flow whose addresses end in the same words, has the
+  // slot words of an IPv4 UDP flow, in the same table, and is placed where that flow's lookup starts (the addresses
+  // searched for below), so that the lookup compares its slot first: it must not take it for the flow's. Its slot as
+  // the TypeScript create wrote it, and as the module wrote it again when 1100 flows in between grew the index from
+  // 4096 to 8192 slots (fast4.ts rebuildIndex).
+  const open = snapshotOf(buildCluster([], {}).cluster, false, 1);
+  const a4 = 0x0a000001;
+  const ports = (4242 << 16) | 8;
+  const v4 = (x: number): string => [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255].join('.');
+  const v6 = (w: number, x: number): string => `::${w.toString(16)}:${(x >>> 16).toString(16)}:${(x & 0xffff).toString(16)}`;
+  for (const [fillers, mask, other] of [
+    [0, 4095, 'ICMP'],
+    [0, 4095, 'IPv6'],
+    [1100, 8191, 'ICMP'],
+    [1100, 8191, 'IPv6'],
+  ] as const) {
+    const name = `${other}, ${fillers} fillers`;
+    const home = (fp: number, s2: number, s3: number, d3: number): number => tupleHashI(fp, 0, 0, s2, s3, 0, 0, 0, d3, ports) & mask;
+    let d4 = 0x0a000002;
+    while (home((4 << 8) | 1, 0, a4, d4) !== home((4 << 8) | 17, 0, a4, d4)) d4++;
+    let w2 = 1;
+    while (home((6 << 8) | 17, w2, a4, d4) !== home((4 << 8) | 17, 0, a4, d4)) w2++;
+    const before = [
+      other === 'ICMP'
+        ? ethernet(0x0800, ipv4({ src: v4(a4), dst: v4(d4), proto: 1 }, icmpEcho(8, 4242, 1)))
+        : ethernet(0x86dd, ipv6({ src: v6(w2, a4), dst: v6(0, d4), nh: 17 }, udp(4242, 8))),
+      ...Array.from({ length: fillers }, (_, i) => ethernet(0x0800, ipv4({ src: '10.1.0.1', dst: v4(0x0a020000 + i), proto: 17 }, udp(5000, 53)))),
+    ];
+    const flow = [ethernet(0x0800, ipv4({ src: v4(a4), dst: v4(d4), proto: 17 }, udp(4242, 8))), ethernet(0x0800, ipv4({ src: v4(d4), dst: v4(a4), proto: 17 }, udp(8, 4242)))];
+    const w = new Classifier(open);
+    const p = new Classifier(open, { conntrack: { wasm: false } });
+    let fast = 0;
+    for (const [k, frames] of [before, flow].entries()) {
+      // a microsecond apart: nothing expires
+      const args = frameBatch(frames, 1_800_000_000 + k);
+      args[6].fill(1_800_000_000 + k);
+      args[7].forEach((_, i, x) => (x[i] = i * 1000));
+      const a = new VerdictBatch(frames.length);
+      const b = new VerdictBatch(frames.length);
+      fast = w.fastPathPackets;
+      w.classifyBatch(...args, a);
+      p.classifyBatch(...args, b);
+      for (const col of RECORD_COLS) t.same([...a[col]], [...b[col]], `${name}, batch ${k}: ${col}`);
+      if (k === 1) t.same([...a.flags].map((f) => f & 1), [0, 1], `${name}: the flow’s packet and its reply`);
+    }
+    t.equal(w.ct.other.indexSize, mask + 1, `${name}: ${mask + 1} index slots`);
+    t.equal(w.ct.other.entries, 2 + fillers, `${name}: an entry each for the ${other} flow, the fillers and the IPv4 UDP flow`);
+    t.equal(w.fastPathPackets - fast, 2, `${name}: the module created the IPv4 UDP flow’s entry and found it for the reply`);
+    compare(t, `inline slots, ${name}`, w, p);
+  }
 });
 
 t.test('decision memo, drops: by source, destination, port and class, replaced by a newer decision, forgotten with the snapshot', async (t) => {
