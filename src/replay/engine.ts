@@ -27,8 +27,9 @@ import { DEFAULT_IN_FLIGHT, MAX_WORKERS, startPool } from './pool-start.js';
 import { snapshotHandle } from '../workers/transfer.js';
 import type { VerdictTaskResult, WorkerStats } from '../workers/verdict.worker.js';
 import { GatheredColumns } from '../workers/gather.js';
-import { VerdictTally, type TallyCounts } from './tally.js';
-import { SLOT_BYTES, slotLayout, type SlotRegions } from './slot-layout.js';
+import { VerdictTally, establishedCounts, type TallyCounts } from './tally.js';
+import { RING_ENTRIES, RING_WORDS, RingFlag, RingState, RingWord, ringBuffers, type RingBuffers } from './ring.js';
+import { REGION_RECORDS, SLOT_BYTES, slotLayout, type SlotRegions } from './slot-layout.js';
 
 /** kpf's own drop / forward reason for records whose worker failed (not a Cilium number). */
 export const WORKER_FAILED = 1001;
@@ -54,6 +55,11 @@ export interface ReplayOptions {
    * false: the module parses the frames itself; for tests and measurements)
    */
   describe?: boolean;
+  /**
+   * With batches classified in place, hand them to the worker through a ring of shared control words, which one long
+   * task of the worker reads (replay/ring.ts; default true; false: a piscina task a batch)
+   */
+  ring?: boolean;
 }
 
 export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
@@ -114,6 +120,22 @@ export interface ReplaySummary {
   reader: CaptureReader['stats'];
 }
 
+/** The worker's ring (replay/ring.ts) as the engine holds it. */
+interface Ring {
+  buffers: RingBuffers;
+  /** settles when the worker's long task has (returned after STOP, or the thread died) */
+  ended: Promise<void>;
+  /** the long task is over: posted batches not done failed */
+  dead: boolean;
+  /** STOP was posted: the long task returns after the batches before it */
+  stopped: boolean;
+}
+
+/** Atomics.waitAsync (Node 20 has it; TypeScript's ES2022 library does not declare it) */
+interface AtomicsWaitAsync {
+  waitAsync(a: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
 interface Pending {
   seq: number;
   records: RecordBatch;
@@ -149,6 +171,8 @@ class SharedSlot implements BatchMemory {
   readonly verdicts: VerdictBatch;
   /** the records' descriptors (datapath/wasm-core.ts Describer), in a region only */
   readonly desc: Uint32Array | null;
+  /** the byte offset of its region in the worker's memory, or −1 */
+  readonly regionStart: number;
   /**
    * Laid out by replay/slot-layout.ts in a SharedArrayBuffer of its own, or (`region`) in a region of a worker's
    * module memory, which that worker classifies in place.
@@ -174,6 +198,7 @@ class SharedSlot implements BatchMemory {
     this.fileOffsets = new Float64Array(capacity);
     this.verdicts = new VerdictBatch(capacity, this.out, this.outByteOffset);
     this.desc = region ? new Uint32Array(m, start + l.desc, DESC_WORDS * capacity) : null;
+    this.regionStart = region ? start : -1;
   }
 
   /**
@@ -332,6 +357,84 @@ export async function replay(
   };
   let seq = 0;
   let tSteady = 0;
+  // the worker's ring (replay/ring.ts), started with the first batch read into one of its regions (null before, or
+  // when not used); once it is dead or stopped, batches go as tasks again
+  let ring: Ring | null = null;
+  // (KPF_RING=0 turns it off too: the A/B of replay/ring.ts's measurement, as KPF_WASM=0 is the fast path's)
+  let ringUsable = W === 1 && regions !== null && opts.ring !== false && process.env.KPF_RING !== '0';
+  const startRing = (): Ring => {
+    const buffers = ringBuffers();
+    const task = pool.runRing(0, { ring: buffers, snapshot: handle, options: opts.classifier });
+    const r: Ring = { buffers, ended: Promise.resolve(), dead: false, stopped: false };
+    // the thread died (or the task ended before STOP): every batch posted and not done fails, as a dead thread's tasks
+    r.ended = task.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      r.dead = true;
+      ringUsable = false;
+      const ctl = buffers.ctl;
+      for (let e = 0; e < RING_ENTRIES; e++) Atomics.notify(ctl, e * RING_WORDS + RingWord.STATE);
+    });
+    return r;
+  };
+  /** Posts STOP in batch `s`'s entry (free: the batches in flight are fewer than the entries): the long task returns. */
+  const stopRing = (r: Ring, s: number): void => {
+    const k = (s % RING_ENTRIES) * RING_WORDS + RingWord.STATE;
+    Atomics.store(r.buffers.ctl, k, RingState.STOP);
+    Atomics.notify(r.buffers.ctl, k);
+    r.stopped = true;
+    ringUsable = false;
+  };
+  /** Posts batch `s` (in `slot`) in the ring; resolves with its result, or null when the worker failed it. */
+  const postRing = (r: Ring, s: number, slot: SharedSlot, n: number, flags: number): Promise<VerdictTaskResult | null> => {
+    const { ctl, f64, lists } = r.buffers;
+    const e = s % RING_ENTRIES;
+    const k = e * RING_WORDS;
+    if (Atomics.load(ctl, k + RingWord.STATE) !== RingState.FREE) throw new KpfError('KPF_ERR_INTERNAL', `batch ${s}: ring entry ${e} is in use`);
+    ctl[k + RingWord.START] = slot.regionStart;
+    ctl[k + RingWord.COUNT] = n;
+    ctl[k + RingWord.FLAGS] = flags;
+    Atomics.store(ctl, k + RingWord.STATE, RingState.POSTED);
+    Atomics.notify(ctl, k + RingWord.STATE);
+    const settle = async (): Promise<VerdictTaskResult | null> => {
+      for (;;) {
+        const state = Atomics.load(ctl, k + RingWord.STATE);
+        if (state === RingState.DONE) {
+          const listed = ctl[k + RingWord.LISTED]!;
+          const result: VerdictTaskResult = { count: ctl[k + RingWord.CLASSIFIED]! };
+          if (listed >= 0) {
+            result.counts = establishedCounts({ established: ctl[k + RingWord.ESTABLISHED]!, replies: ctl[k + RingWord.REPLIES]!, bytes: f64[k / 2 + RingWord.BYTES64]! });
+            result.listed = lists.slice(e * REGION_RECORDS, e * REGION_RECORDS + listed);
+          }
+          Atomics.store(ctl, k + RingWord.STATE, RingState.FREE);
+          return result;
+        }
+        if (state === RingState.FAILED || r.dead) {
+          if (state === RingState.FAILED) Atomics.store(ctl, k + RingWord.STATE, RingState.FREE);
+          summary.workerFailures++;
+          return null;
+        }
+        const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, k + RingWord.STATE, RingState.POSTED);
+        if (w.async) await w.value;
+      }
+    };
+    return settle();
+  };
+
+  /** The batch's records as the sink sees them: views of its slot's first n records. */
+  const recordsOf = (b: RecordBatch, slot: SharedSlot, n: number, end: number): RecordBatch => ({
+    ...b,
+    buf: slot.buf.subarray(0, end),
+    offsets: slot.offsets.subarray(0, n),
+    capLens: slot.capLens.subarray(0, n),
+    wireLens: slot.wireLens.subarray(0, n),
+    linkTypes: slot.linkTypes.subarray(0, n),
+    tsSec: slot.tsSec.subarray(0, n),
+    tsNsec: slot.tsNsec.subarray(0, n),
+    ifaces: slot.ifaces.subarray(0, n),
+    fileOffsets: slot.fileOffsets.subarray(0, n),
+  });
 
   const dispatch = (b: RecordBatch): Pending => {
     const n = b.count;
@@ -352,6 +455,18 @@ export async function replay(
       sharder ??= new BatchSharder(snapshot, W, opts.classifier.decode);
       sharder.shard(buf, n, slot.offsets, slot.capLens, slot.wireLens, slot.linkTypes, g.shards);
       g.gather(n);
+    }
+    // a batch that is not in a region (a record past a region's chunk) after batches in the ring: the ring stops after
+    // them, and this batch and the rest go as tasks (queued behind the long task, so in order)
+    if (ring !== null && !ring.stopped && !ring.dead && slot.regionStart < 0) stopRing(ring, mySeq);
+    if (ringUsable && slot.regionStart >= 0) {
+      ring ??= startRing();
+      const flags = (desc !== null ? RingFlag.DESC : 0) | (listing ? RingFlag.LISTED : 0) | (opts.crashBatch === mySeq ? RingFlag.CRASH : 0);
+      const part = postRing(ring, mySeq, slot, n, flags).then((r) => {
+        if (r !== null && r.count !== n) throw new KpfError('KPF_ERR_INTERNAL', `batch ${mySeq}: worker 0 classified ${r.count} of its ${n} records`);
+        return r;
+      });
+      return { seq: mySeq, records: recordsOf(b, slot, n, end), verdicts, parts: [part], slot, desc };
     }
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
@@ -392,19 +507,7 @@ export async function replay(
           },
         );
     });
-    const records: RecordBatch = {
-      ...b,
-      buf: slot.buf.subarray(0, end),
-      offsets: slot.offsets.subarray(0, n),
-      capLens: slot.capLens.subarray(0, n),
-      wireLens: slot.wireLens.subarray(0, n),
-      linkTypes: slot.linkTypes.subarray(0, n),
-      tsSec: slot.tsSec.subarray(0, n),
-      tsNsec: slot.tsNsec.subarray(0, n),
-      ifaces: slot.ifaces.subarray(0, n),
-      fileOffsets: slot.fileOffsets.subarray(0, n),
-    };
-    return { seq: mySeq, records, verdicts, parts, slot, desc };
+    return { seq: mySeq, records: recordsOf(b, slot, n, end), verdicts, parts, slot, desc };
   };
 
   const complete = async (p: Pending): Promise<void> => {
@@ -488,6 +591,12 @@ export async function replay(
       else throw e;
     }
     while (pending.length) await complete(pending.shift()!);
+    const rg = ring as Ring | null;
+    if (rg !== null) {
+      // every entry is free: the next one tells the worker's long task to return
+      if (!rg.dead && !rg.stopped) stopRing(rg, seq);
+      await rg.ended;
+    }
     summary.workers = await pool.stats();
   } finally {
     await pool.destroy();

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { freshBundle } from '../core/bundle.js';
 import type { ClassifierOptions } from '../datapath/classify.js';
-import type { PrepareTask, VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
+import type { PrepareTask, RingTask, VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
 import type { SlotRegions } from '../replay/slot-layout.js';
 
 /**
@@ -68,6 +68,14 @@ export class ShardedPool {
    */
   run(shard: number, task: VerdictTask): Promise<VerdictTaskResult> {
     return this.pools[shard]!.run(task) as Promise<VerdictTaskResult>;
+  }
+
+  /**
+   * Runs shard `shard`'s ring (replay/ring.ts): one task that classifies the batches posted in it until STOP; it
+   * rejects when the thread dies.
+   */
+  runRing(shard: number, task: RingTask): Promise<{ batches: number }> {
+    return this.pools[shard]!.run(task) as Promise<{ batches: number }>;
   }
 
   /**

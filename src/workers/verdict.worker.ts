@@ -8,10 +8,12 @@ import { Classifier, VerdictBatch, type ClassifierOptions, type InPlaceTally, ty
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { Conntrack } from '../datapath/conntrack.js';
+import { DESC_WORDS } from '../datapath/wasm-core.js';
 import { VerdictTally, establishedCounts, type TallyCounts } from '../replay/tally.js';
 import { GatheredColumns } from './gather.js';
 import type { RecordColumns } from '../sources/reader.js';
 import { REGIONS, REGION_RECORDS, SLOT_BYTES, slotLayout, type SlotRegions } from '../replay/slot-layout.js';
+import { RING_ENTRIES, RING_WORDS, RingFlag, RingState, RingWord, type RingBuffers } from '../replay/ring.js';
 
 /** A batch's shared chunk and record columns (SharedArrayBuffer-backed), and what to do with them. */
 export interface VerdictTask extends RecordColumns {
@@ -97,6 +99,8 @@ export interface WorkerStats {
   inPlaceBatches: number;
   /** of those, the batches the main thread had described (their task's `desc`) */
   describedBatches: number;
+  /** of those, the batches taken from the replay's ring (replay/ring.ts), not each as a task of its own */
+  ringBatches: number;
 }
 
 let classifier: Classifier | undefined;
@@ -126,20 +130,23 @@ export interface PrepareTask {
   regions?: boolean;
 }
 
-export default function classifyTask(task: VerdictTask | PrepareTask | { stats: true }): VerdictTaskResult | WorkerStats | SlotRegions | null {
+/**
+ * The long task of a 1-worker replay (replay/ring.ts): the batches the main thread posts in the ring, each read into
+ * one of this thread's regions, classified in place in sequence order until the main thread posts STOP; returns the
+ * batches classified.
+ */
+export interface RingTask {
+  ring: RingBuffers;
+  snapshot: SnapshotHandle;
+  options: ClassifierOptions;
+}
+
+export default function classifyTask(task: VerdictTask | PrepareTask | RingTask | { stats: true }): VerdictTaskResult | WorkerStats | SlotRegions | { batches: number } | null {
   if ('stats' in task) return stats();
   if ('prepare' in task) return prepare(task);
+  if ('ring' in task) return runRing(task);
   if (task.crash) process.exit(70);
-  if (!snapshot || snapshot.revision !== task.snapshot.revision) {
-    snapshot = attachSnapshot(task.snapshot);
-    if (classifier) classifier.setSnapshot(snapshot);
-  }
-  if (!classifier) {
-    const parts = prepared && prepared.options === JSON.stringify(task.options) ? prepared.parts : undefined;
-    prepared = undefined;
-    classifier = new Classifier(snapshot, task.options, parts);
-  }
-  const c = classifier;
+  const c = classifierFor(task);
   const out = new VerdictBatch(task.capacity, task.out, task.outByteOffset ?? 0);
   const n = task.count;
   const workers = task.workers ?? 1;
@@ -165,10 +172,76 @@ export default function classifyTask(task: VerdictTask | PrepareTask | { stats: 
   return { count: mine, counts: t.take() };
 }
 
+/** The thread's classifier, made on the first batch (from `prepare`'s parts), with the task's snapshot attached. */
+function classifierFor(task: { snapshot: SnapshotHandle; options: ClassifierOptions }): Classifier {
+  if (!snapshot || snapshot.revision !== task.snapshot.revision) {
+    snapshot = attachSnapshot(task.snapshot);
+    if (classifier) classifier.setSnapshot(snapshot);
+  }
+  if (!classifier) {
+    const parts = prepared && prepared.options === JSON.stringify(task.options) ? prepared.parts : undefined;
+    prepared = undefined;
+    classifier = new Classifier(snapshot, task.options, parts);
+  }
+  return classifier;
+}
+
+/** A region's views, as the main thread's slot over it has them (replay/engine.ts SharedSlot). */
+interface RegionViews extends RecordColumns {
+  buf: Uint8Array;
+  out: VerdictBatch;
+  desc: Uint32Array;
+}
+
+/** the regions `prepare` reserved, by start */
+const regionViews = new Map<number, RegionViews>();
+
+function runRing(task: RingTask): { batches: number } {
+  const c = classifierFor(task);
+  const { ctl, f64, lists } = task.ring;
+  for (let seq = 0; ; seq++) {
+    const e = seq % RING_ENTRIES;
+    const k = e * RING_WORDS;
+    let state: number;
+    // (with a timeout, so that a thread whose main thread went away is not parked for good)
+    while ((state = Atomics.load(ctl, k + RingWord.STATE)) === RingState.FREE) Atomics.wait(ctl, k + RingWord.STATE, RingState.FREE, 1000);
+    if (state === RingState.STOP) return { batches: seq };
+    if (state !== RingState.POSTED) throw new Error(`ring entry ${e}: state ${state} for batch ${seq}`);
+    const flags = ctl[k + RingWord.FLAGS]!;
+    if ((flags & RingFlag.CRASH) !== 0) process.exit(70);
+    const v = regionViews.get(ctl[k + RingWord.START]!);
+    const n = ctl[k + RingWord.COUNT]!;
+    let done: number = RingState.DONE;
+    try {
+      if (v === undefined || !c.inPlace(v.buf, v.offsets, v.out)) throw new Error(`ring entry ${e}: no region of this thread at ${ctl[k + RingWord.START]}`);
+      inPlaceBatches++;
+      ringBatches++;
+      const desc = (flags & RingFlag.DESC) !== 0 ? v.desc : undefined;
+      if (desc !== undefined) describedBatches++;
+      const lt = (flags & RingFlag.LISTED) !== 0 ? inPlaceTally : undefined;
+      ctl[k + RingWord.CLASSIFIED] = c.classifyInPlace(v.buf, n, v.offsets, v.capLens, v.wireLens, v.linkTypes, v.tsSec, v.tsNsec, v.out, lt, desc);
+      if (lt?.kept) {
+        ctl[k + RingWord.ESTABLISHED] = lt.established;
+        ctl[k + RingWord.REPLIES] = lt.replies;
+        f64[k / 2 + RingWord.BYTES64] = lt.bytes;
+        lists.set(lt.list.subarray(0, lt.listed), e * REGION_RECORDS);
+        ctl[k + RingWord.LISTED] = lt.listed;
+      } else ctl[k + RingWord.LISTED] = -1;
+    } catch {
+      // as a task that throws: the batch's unclassified records get the default verdict, and the thread goes on
+      done = RingState.FAILED;
+    }
+    Atomics.store(ctl, k + RingWord.STATE, done);
+    Atomics.notify(ctl, k + RingWord.STATE);
+  }
+}
+
 /** batches classified in place (datapath/classify.ts classifyInPlace), for the stats */
 let inPlaceBatches = 0;
 /** of those, the batches with descriptors */
 let describedBatches = 0;
+/** of those, the batches from the ring */
+let ringBatches = 0;
 
 function prepare(task: PrepareTask): SlotRegions | null {
   if (classifier) return null;
@@ -178,7 +251,24 @@ function prepare(task: PrepareTask): SlotRegions | null {
   const ct = new Conntrack(task.prepare.conntrack ?? {}, regions ? REGIONS * layout.bytes : 0);
   const a = ct.arena;
   const starts: number[] = [];
-  if (regions && a !== null) for (let k = 0; k < REGIONS; k++) starts.push(a.alloc(layout.bytes));
+  if (regions && a !== null) {
+    for (let k = 0; k < REGIONS; k++) {
+      const at = a.alloc(layout.bytes);
+      starts.push(at);
+      const m = a.buffer;
+      regionViews.set(at, {
+        buf: new Uint8Array(m, at + layout.buf, SLOT_BYTES),
+        offsets: new Uint32Array(m, at + layout.offsets, REGION_RECORDS),
+        capLens: new Uint32Array(m, at + layout.capLens, REGION_RECORDS),
+        wireLens: new Uint32Array(m, at + layout.wireLens, REGION_RECORDS),
+        linkTypes: new Uint16Array(m, at + layout.linkTypes, REGION_RECORDS),
+        tsSec: new Float64Array(m, at + layout.tsSec, REGION_RECORDS),
+        tsNsec: new Uint32Array(m, at + layout.tsNsec, REGION_RECORDS),
+        out: new VerdictBatch(REGION_RECORDS, m, at + layout.out),
+        desc: new Uint32Array(m, at + layout.desc, DESC_WORDS * REGION_RECORDS),
+      });
+    }
+  }
   // the rest of the classifier but its snapshot, so that the first batch only attaches that
   prepared = { options: JSON.stringify(task.prepare), parts: Classifier.prepare(task.prepare, ct) };
   // the fast path's main loop compiled by V8's optimizing compiler while the main thread loads the manifests
@@ -203,5 +293,6 @@ function stats(): WorkerStats | null {
     fragments: c.frags.stats(),
     inPlaceBatches,
     describedBatches,
+    ringBatches,
   };
 }

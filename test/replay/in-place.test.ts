@@ -5,7 +5,7 @@
  * failed one has a memory of its own and classifies the batches read into the old one's like any others.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildCluster } from '../../src/cluster/build.js';
@@ -18,6 +18,7 @@ import { replay, type ReplayOptions } from '../../src/replay/engine.js';
 import { VerdictTally } from '../../src/replay/tally.js';
 import { RECORD_COLS } from '../datapath/traffic.js';
 import { kpf } from '../helpers/cli.js';
+import { cat, ethernet, ipv4, ngBlock, ngEpb, ngIdb, ngShb, udp } from '../fixtures/captures/builders.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'kpf-in-place-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
@@ -54,6 +55,13 @@ t.test('1 worker: the batches are classified in the worker’s memory, with the 
   t.equal(a.summary.workers[0]?.fastPath.packets, b.summary.workers[0]?.fastPath.packets, 'the same packets on the fast path');
   t.ok((a.summary.workers[0]?.fastPath.packets ?? 0) > 10000, 'most of them');
   t.equal(a.summary.workers[0]?.describedBatches, batches, 'every batch described by the main thread first');
+  t.equal(a.summary.workers[0]?.ringBatches, batches, 'every batch taken from the ring (replay/ring.ts)');
+  // a task a batch instead of the ring: the same verdicts and counters
+  const r = await run({ ring: false });
+  for (const col of RECORD_COLS) t.same([...r.out[col]], [...a.out[col]], `ring: false: ${col}`);
+  t.equal(r.summary.workers[0]?.inPlaceBatches, batches, 'ring: false: in place');
+  t.equal(r.summary.workers[0]?.ringBatches, 0, 'ring: false: none from the ring');
+  t.same(r.summary.workers[0]?.counters, a.summary.workers[0]?.counters, 'ring: false: the same counters');
   // the worker's module parsing the frames itself: the same verdicts and counters
   const c = await run({ describe: false });
   for (const col of RECORD_COLS) t.same([...c.out[col]], [...a.out[col]], `describe: false: ${col}`);
@@ -63,17 +71,38 @@ t.test('1 worker: the batches are classified in the worker’s memory, with the 
 });
 
 t.test('1 worker killed mid-replay: its replacement classifies the batches read into the old memory', async (t) => {
-  const a = await run({ crashBatch: 3 });
-  t.equal(a.n, 20000, 'every record has a verdict');
-  t.ok(a.summary.defaultVerdicts > 0 && a.summary.defaultVerdicts < 20000, `${a.summary.defaultVerdicts} default verdicts`);
-  let unset = 0;
-  for (let i = 0; i < 20000; i++) if (a.out.verdict[i] === 0) unset++;
-  t.equal(unset, 0);
-  const w = a.summary.workers[0];
-  t.ok(w !== null && w !== undefined && w.counters.packets > 0, `the replacement classified ${w?.counters.packets} packets`);
-  t.equal(w?.inPlaceBatches, 0, 'none of them in place: the regions are in the failed thread’s memory');
-  // batches 0-2 were classified by the thread that failed on batch 3
-  t.equal((w?.counters.packets ?? 0) + a.summary.defaultVerdicts, 20000 - 3 * 1024, 'the replacement: every record after the failed ones');
+  for (const ring of [true, false]) {
+    const a = await run({ crashBatch: 3, ring });
+    t.equal(a.n, 20000, `ring ${ring}: every record has a verdict`);
+    t.ok(a.summary.defaultVerdicts > 0 && a.summary.defaultVerdicts < 20000, `ring ${ring}: ${a.summary.defaultVerdicts} default verdicts`);
+    t.ok(a.summary.workerFailures > 0 && a.summary.defaultVerdicts <= a.summary.workerFailures * 1024, `ring ${ring}: ${a.summary.workerFailures} batches failed, with those records`);
+    let unset = 0;
+    for (let i = 0; i < 20000; i++) if (a.out.verdict[i] === 0) unset++;
+    t.equal(unset, 0);
+    const w = a.summary.workers[0];
+    t.ok(w !== null && w !== undefined && w.counters.packets > 0, `ring ${ring}: the replacement classified ${w?.counters.packets} packets`);
+    t.equal(w?.inPlaceBatches, 0, `ring ${ring}: none of them in place: the regions are in the failed thread’s memory`);
+    t.equal(w?.ringBatches, 0, `ring ${ring}: the replacement takes tasks`);
+    // batches 0-2 were classified by the thread that failed on batch 3
+    t.equal((w?.counters.packets ?? 0) + a.summary.defaultVerdicts, 20000 - 3 * 1024, `ring ${ring}: the replacement: every record after the failed ones`);
+  }
+});
+
+t.test('a pcapng block larger than a region after batches in the ring: the ring stops after them, and tasks take the rest', async (t) => {
+  // 3,000 packets, a 1.5 MB custom block (the reader's chunk doubles past a region's 1 MB), 3,000 more
+  const le = true;
+  const frames = Array.from({ length: 6000 }, (_, i) => ethernet(0x0800, ipv4({ src: `10.244.1.${1 + (i % 40)}`, dst: `10.244.2.${1 + (i % 9)}`, proto: 17 }, udp(1000 + (i % 300), 53))));
+  const epb = (f: Uint8Array, i: number): Uint8Array => ngEpb(le, 0, BigInt(1_800_000_000_000_000 + i * 1000), f);
+  const file = path.join(tmp, 'big-block.pcapng');
+  writeFileSync(file, cat(ngShb(le), ngIdb(le, 1), ...frames.slice(0, 3000).map(epb), ngBlock(le, 0x00000bad, cat(new Uint8Array([0x00, 0x00, 0x7e, 0xc8]), new Uint8Array(1_500_000))), ...frames.slice(3000).map((f, i) => epb(f, 3000 + i))));
+  const a = await run({}, file);
+  const b = await run({ inPlace: false }, file);
+  t.equal(a.n, 6000, 'every record');
+  for (const col of RECORD_COLS) t.same([...a.out[col].subarray(0, 6000)], [...b.out[col].subarray(0, 6000)], col);
+  const w = a.summary.workers[0]!;
+  t.equal(a.summary.workerFailures, 0, 'no failure');
+  t.ok(w.ringBatches > 0 && w.ringBatches < Math.ceil(6000 / 1024), `${w.ringBatches} batches from the ring, then tasks`);
+  t.same(w.counters, b.summary.workers[0]?.counters, 'the same counters as the staged copy');
 });
 
 t.test('pcapng with several sections and a big-endian nanosecond pcap: the same verdicts in place', async (t) => {
