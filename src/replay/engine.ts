@@ -60,6 +60,11 @@ export interface ReplayOptions {
    * task of the worker reads (replay/ring.ts; default true; false: a piscina task a batch)
    */
   ring?: boolean;
+  /**
+   * Return as soon as the workers' stats are in, with the pool's destruction under way (ReplaySummary.destroyed)
+   * instead of done: the CLI prints its output while the threads exit. Errors still wait for it.
+   */
+  deferDestroy?: boolean;
 }
 
 export const DEFAULT_REPLAY: Readonly<ReplayOptions> = Object.freeze({
@@ -118,6 +123,8 @@ export interface ReplaySummary {
   steadySeconds: number;
   workers: Array<WorkerStats | null>;
   reader: CaptureReader['stats'];
+  /** with ReplayOptions.deferDestroy: settles when the pool's threads have exited (await it before exiting) */
+  destroyed?: Promise<void>;
 }
 
 /** The worker's ring (replay/ring.ts) as the engine holds it. */
@@ -357,6 +364,7 @@ export async function replay(
   };
   let seq = 0;
   let tSteady = 0;
+  let ok = false;
   // the worker's ring (replay/ring.ts), started with the first batch read into one of its regions (null before, or
   // when not used); once it is dead or stopped, batches go as tasks again
   let ring: Ring | null = null;
@@ -598,8 +606,12 @@ export async function replay(
       await rg.ended;
     }
     summary.workers = await pool.stats();
+    ok = true;
   } finally {
-    await pool.destroy();
+    // the threads' exit (~5 ms, their heaps torn down) overlaps the caller's output when it asked for that
+    const destroyed = pool.destroy();
+    if (ok && opts.deferDestroy === true) summary.destroyed = destroyed;
+    else await destroyed;
   }
   const t1 = performance.now();
   summary.wallSeconds = (t1 - t0) / 1000;

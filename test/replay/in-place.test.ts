@@ -62,6 +62,12 @@ t.test('1 worker: the batches are classified in the worker’s memory, with the 
   t.equal(r.summary.workers[0]?.inPlaceBatches, batches, 'ring: false: in place');
   t.equal(r.summary.workers[0]?.ringBatches, 0, 'ring: false: none from the ring');
   t.same(r.summary.workers[0]?.counters, a.summary.workers[0]?.counters, 'ring: false: the same counters');
+  t.equal(a.summary.destroyed, undefined, 'the pool destroyed before the summary came back');
+  // deferDestroy (the CLI): the summary comes back with the pool's destruction under way
+  const d = await run({ deferDestroy: true });
+  t.ok(d.summary.destroyed instanceof Promise, 'deferDestroy: the summary carries the destruction');
+  await d.summary.destroyed;
+  for (const col of RECORD_COLS) t.same([...d.out[col]], [...a.out[col]], `deferDestroy: ${col}`);
   // the worker's module parsing the frames itself: the same verdicts and counters
   const c = await run({ describe: false });
   for (const col of RECORD_COLS) t.same([...c.out[col]], [...a.out[col]], `describe: false: ${col}`);

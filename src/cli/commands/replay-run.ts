@@ -110,24 +110,29 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
       stats.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list, desc);
     };
   }
-  const summary: ReplaySummary = await replay(input, snapshot, ropts, sink, pool);
-  if (progress) io.stderr.write('\r\u001b[K');
-  await allowedW?.close();
-  await droppedW?.close();
-  if (mixedLinkTypes) io.stderr.write('Warning: the capture has several link types; --write-allowed/--write-dropped kept only the first one\'s packets\n');
-  // (node:fs/promises loaded only here: ~1 ms of every replay's start-up otherwise; by require: in the script bundle
-  // import() has no loader)
-  if (typeof v['metrics'] === 'string') {
-    const { writeFile } = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
-    await writeFile(v['metrics'], metricsText(stats, compiled, summary));
+  // (the pool's threads exit while the output is written: ~5 ms of the replay's end)
+  const summary: ReplaySummary = await replay(input, snapshot, { ...ropts, deferDestroy: true }, sink, pool);
+  try {
+    if (progress) io.stderr.write('\r\u001b[K');
+    await allowedW?.close();
+    await droppedW?.close();
+    if (mixedLinkTypes) io.stderr.write('Warning: the capture has several link types; --write-allowed/--write-dropped kept only the first one\'s packets\n');
+    // (node:fs/promises loaded only here: ~1 ms of every replay's start-up otherwise; by require: in the script bundle
+    // import() has no loader)
+    if (typeof v['metrics'] === 'string') {
+      const { writeFile } = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
+      await writeFile(v['metrics'], metricsText(stats, compiled, summary));
+    }
+    const header = `kpf replay: ${summary.records} records, ${stats.forwarded} forwarded, ${stats.dropped} dropped, ${summary.wallSeconds.toFixed(3)} s, ${ropts.workers} worker(s); switches ${Object.entries(describeSemantics(sem)).map(([k, x]) => `--${k}=${x}`).join(' ')}`;
+    if (fmt === 'summary') await writeOut(io.stdout, summaryText(stats, compiled, summary));
+    else io.stderr.write(header + '\n');
+    if (summary.defaultVerdicts) io.stderr.write(`Warning: ${summary.defaultVerdicts} records got the default verdict (${ropts.failOpen ? 'FORWARDED' : 'DROPPED'}, WORKER_FAILED) after ${summary.workerFailures} worker failure(s)\n`);
+    if (summary.error) {
+      io.stderr.write(`error: ${summary.error.message}\n`);
+      return 3;
+    }
+    return summary.defaultVerdicts ? 3 : 0;
+  } finally {
+    await summary.destroyed;
   }
-  const header = `kpf replay: ${summary.records} records, ${stats.forwarded} forwarded, ${stats.dropped} dropped, ${summary.wallSeconds.toFixed(3)} s, ${ropts.workers} worker(s); switches ${Object.entries(describeSemantics(sem)).map(([k, x]) => `--${k}=${x}`).join(' ')}`;
-  if (fmt === 'summary') await writeOut(io.stdout, summaryText(stats, compiled, summary));
-  else io.stderr.write(header + '\n');
-  if (summary.defaultVerdicts) io.stderr.write(`Warning: ${summary.defaultVerdicts} records got the default verdict (${ropts.failOpen ? 'FORWARDED' : 'DROPPED'}, WORKER_FAILED) after ${summary.workerFailures} worker failure(s)\n`);
-  if (summary.error) {
-    io.stderr.write(`error: ${summary.error.message}\n`);
-    return 3;
-  }
-  return summary.defaultVerdicts ? 3 : 0;
 }
