@@ -544,27 +544,12 @@ export class CtTable {
   /** Loads a tuple of entry e (kind 0/1/2) into the scratch key. */
   private loadTuple(e: number, kind: number): void {
     const t = this.tup;
-    const o = e * STRIDE;
     const fp = this.fp[e]!;
     this.kfp = fp;
-    let so: number, dof: number, ports: number;
-    if (kind === K_ORIG) {
-      so = o + O_OSRC;
-      dof = o + O_ODST;
-      ports = t[o + O_OPORTS]!;
-    } else if (kind === K_REPLY) {
-      so = o + O_RSRC;
-      dof = o + O_RDST;
-      ports = t[o + O_RPORTS]!;
-    } else if (kind === K_XLAT) {
-      so = o + O_RDST;
-      dof = o + O_RSRC;
-      ports = t[o + O_XPORTS]!;
-    } else {
-      so = o + O_ODST;
-      dof = o + O_OSRC;
-      ports = t[o + O_UPORTS]!;
-    }
+    this.locate(e, kind);
+    const so = this.recSrc;
+    const dof = this.recDst;
+    const ports = this.recPorts;
     this.ks0 = t[so]!;
     this.ks1 = t[so + 1]!;
     this.ks2 = t[so + 2]!;
@@ -581,25 +566,10 @@ export class CtTable {
   private matches(e: number, kind: number): boolean {
     if (this.fp[e] !== this.kfp) return false;
     const t = this.tup;
-    const o = e * STRIDE;
-    let so: number, dof: number, ports: number;
-    if (kind === K_ORIG) {
-      so = o + O_OSRC;
-      dof = o + O_ODST;
-      ports = t[o + O_OPORTS]!;
-    } else if (kind === K_REPLY) {
-      so = o + O_RSRC;
-      dof = o + O_RDST;
-      ports = t[o + O_RPORTS]!;
-    } else if (kind === K_XLAT) {
-      so = o + O_RDST;
-      dof = o + O_RSRC;
-      ports = t[o + O_XPORTS]!;
-    } else {
-      so = o + O_ODST;
-      dof = o + O_OSRC;
-      ports = t[o + O_UPORTS]!;
-    }
+    this.locate(e, kind);
+    const so = this.recSrc;
+    const dof = this.recDst;
+    const ports = this.recPorts;
     return (
       ports === this.kp &&
       t[so + 3] === this.ks3 &&
@@ -651,7 +621,22 @@ export class CtTable {
   /** Writes record `ref`'s slot at word w: its reference + 1 and flag, and its tuple's words (see {@link idx}). */
   private writeSlot(w: number, ref: number): void {
     const e = ref >>> 2;
-    const kind = ref & 3;
+    const t = this.tup;
+    this.locate(e, ref & 3);
+    const fp = this.fp[e]!;
+    const idx = this.idx;
+    idx[w] = (ref + 1) | (fp === FP_TCP4 || fp === FP_UDP4 ? SLOT_INLINE : 0);
+    idx[w + 1] = t[this.recSrc + 3]!;
+    idx[w + 2] = t[this.recDst + 3]!;
+    idx[w + 3] = this.recPorts;
+  }
+
+  /**
+   * Where record (e, kind)'s tuple is in `tup`: its source and destination addresses' first words and its ports word
+   * (the original tuple; the reply; the translated record, the reply's reverse with the translated ports; the
+   * un-NATed one, the original's reverse), into {@link recSrc}, {@link recDst}, {@link recPorts}.
+   */
+  private locate(e: number, kind: number): void {
     const t = this.tup;
     const o = e * STRIDE;
     let so: number, dof: number, ports: number;
@@ -672,13 +657,15 @@ export class CtTable {
       dof = o + O_OSRC;
       ports = t[o + O_UPORTS]!;
     }
-    const fp = this.fp[e]!;
-    const idx = this.idx;
-    idx[w] = (ref + 1) | (fp === FP_TCP4 || fp === FP_UDP4 ? SLOT_INLINE : 0);
-    idx[w + 1] = t[so + 3]!;
-    idx[w + 2] = t[dof + 3]!;
-    idx[w + 3] = ports;
+    this.recSrc = so;
+    this.recDst = dof;
+    this.recPorts = ports;
   }
+
+  /** {@link locate}'s results (scratch: no allocation a lookup) */
+  private recSrc = 0;
+  private recDst = 0;
+  private recPorts = 0;
 
   /** The hash that places the record of slot word w (its entry's recHash). */
   private slotHash(w: number): number {

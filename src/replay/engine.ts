@@ -17,7 +17,7 @@
 import { KpfError } from '../core/errors.js';
 import { PacketVerdict, RuleRef, VerdictBatch, type ClassifierOptions } from '../datapath/classify.js';
 import type { Snapshot } from '../datapath/snapshot.js';
-import { DESC_WORDS, Describer, fastModule } from '../datapath/wasm-core.js';
+import { Describer, fastModule } from '../datapath/wasm-core.js';
 import { BatchSharder } from './sharder.js';
 import { openCapture, type CaptureInput, type CaptureReader, type RecordBatch } from '../sources/capture.js';
 import type { BatchArena, BatchMemory } from '../sources/reader.js';
@@ -29,7 +29,7 @@ import type { VerdictTaskResult, WorkerStats } from '../workers/verdict.worker.j
 import { GatheredColumns } from '../workers/gather.js';
 import { VerdictTally, establishedCounts, type TallyCounts } from './tally.js';
 import { RING_ENTRIES, RING_WORDS, RingFlag, RingState, RingWord, ringBuffers, type RingBuffers } from './ring.js';
-import { REGION_RECORDS, SLOT_BYTES, slotLayout, type SlotRegions } from './slot-layout.js';
+import { REGION_RECORDS, SLOT_BYTES, slotLayout, slotViews, type SlotRegions } from './slot-layout.js';
 
 /** kpf's own drop / forward reason for records whose worker failed (not a Cilium number). */
 export const WORKER_FAILED = 1001;
@@ -192,19 +192,20 @@ class SharedSlot implements BatchMemory {
     const l = slotLayout(capacity, bytes);
     const m = region?.memory ?? new SharedArrayBuffer(l.bytes);
     const start = region?.start ?? 0;
-    this.buf = new Uint8Array(m, start + l.buf, bytes);
-    this.offsets = new Uint32Array(m, start + l.offsets, capacity);
-    this.capLens = new Uint32Array(m, start + l.capLens, capacity);
-    this.wireLens = new Uint32Array(m, start + l.wireLens, capacity);
-    this.linkTypes = new Uint16Array(m, start + l.linkTypes, capacity);
-    this.tsSec = new Float64Array(m, start + l.tsSec, capacity);
-    this.tsNsec = new Uint32Array(m, start + l.tsNsec, capacity);
+    const v = slotViews(m, start, capacity, bytes);
+    this.buf = v.buf;
+    this.offsets = v.offsets;
+    this.capLens = v.capLens;
+    this.wireLens = v.wireLens;
+    this.linkTypes = v.linkTypes;
+    this.tsSec = v.tsSec;
+    this.tsNsec = v.tsNsec;
     this.out = m;
     this.outByteOffset = start + l.out;
     this.ifaces = new Uint16Array(capacity);
     this.fileOffsets = new Float64Array(capacity);
-    this.verdicts = new VerdictBatch(capacity, this.out, this.outByteOffset);
-    this.desc = region ? new Uint32Array(m, start + l.desc, DESC_WORDS * capacity) : null;
+    this.verdicts = v.out;
+    this.desc = region ? v.desc : null;
     this.regionStart = region ? start : -1;
   }
 

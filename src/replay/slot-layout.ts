@@ -7,6 +7,7 @@
  */
 import { VerdictBatch } from '../datapath/classify.js';
 import { Arena, DESC_WORDS } from '../datapath/wasm-core.js';
+import type { RecordColumns } from '../sources/reader.js';
 
 /** bytes the reader reads at a time into a slot (its chunk) */
 export const SLOT_BYTES = 1 << 20;
@@ -48,6 +49,28 @@ export function slotLayout(records: number, chunk: number): SlotLayout {
   const out = take(VerdictBatch.bytes(records));
   const desc = take(4 * DESC_WORDS * records);
   return { buf, tsSec, offsets, capLens, wireLens, tsNsec, linkTypes, out, desc, bytes: at };
+}
+
+/** A slot's views (slotLayout of `records` records and a `chunk`-byte chunk, at `start` of `memory`). */
+export interface SlotViews extends RecordColumns {
+  buf: Uint8Array;
+  out: VerdictBatch;
+  desc: Uint32Array;
+}
+
+export function slotViews(memory: ArrayBufferLike, start: number, records: number, chunk: number): SlotViews {
+  const l = slotLayout(records, chunk);
+  return {
+    buf: new Uint8Array(memory, start + l.buf, chunk),
+    offsets: new Uint32Array(memory, start + l.offsets, records),
+    capLens: new Uint32Array(memory, start + l.capLens, records),
+    wireLens: new Uint32Array(memory, start + l.wireLens, records),
+    linkTypes: new Uint16Array(memory, start + l.linkTypes, records),
+    tsSec: new Float64Array(memory, start + l.tsSec, records),
+    tsNsec: new Uint32Array(memory, start + l.tsNsec, records),
+    out: new VerdictBatch(records, memory, start + l.out),
+    desc: new Uint32Array(memory, start + l.desc, DESC_WORDS * records),
+  };
 }
 
 /**

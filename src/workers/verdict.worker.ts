@@ -8,11 +8,10 @@ import { Classifier, VerdictBatch, type ClassifierOptions, type InPlaceTally, ty
 import type { Snapshot } from '../datapath/snapshot.js';
 import { attachSnapshot, type SnapshotHandle } from './transfer.js';
 import { Conntrack } from '../datapath/conntrack.js';
-import { DESC_WORDS } from '../datapath/wasm-core.js';
 import { VerdictTally, establishedCounts, type TallyCounts } from '../replay/tally.js';
 import { GatheredColumns } from './gather.js';
 import type { RecordColumns } from '../sources/reader.js';
-import { REGIONS, REGION_RECORDS, SLOT_BYTES, slotLayout, type SlotRegions } from '../replay/slot-layout.js';
+import { REGIONS, REGION_RECORDS, SLOT_BYTES, slotLayout, slotViews, type SlotRegions, type SlotViews } from '../replay/slot-layout.js';
 import { RING_ENTRIES, RING_WORDS, RingFlag, RingState, RingWord, type RingBuffers } from '../replay/ring.js';
 
 /** A batch's shared chunk and record columns (SharedArrayBuffer-backed), and what to do with them. */
@@ -186,15 +185,8 @@ function classifierFor(task: { snapshot: SnapshotHandle; options: ClassifierOpti
   return classifier;
 }
 
-/** A region's views, as the main thread's slot over it has them (replay/engine.ts SharedSlot). */
-interface RegionViews extends RecordColumns {
-  buf: Uint8Array;
-  out: VerdictBatch;
-  desc: Uint32Array;
-}
-
-/** the regions `prepare` reserved, by start */
-const regionViews = new Map<number, RegionViews>();
+/** the regions `prepare` reserved, by start: their views, as the main thread's slots over them have them */
+const regionViews = new Map<number, SlotViews>();
 
 function runRing(task: RingTask): { batches: number } {
   const c = classifierFor(task);
@@ -255,18 +247,7 @@ function prepare(task: PrepareTask): SlotRegions | null {
     for (let k = 0; k < REGIONS; k++) {
       const at = a.alloc(layout.bytes);
       starts.push(at);
-      const m = a.buffer;
-      regionViews.set(at, {
-        buf: new Uint8Array(m, at + layout.buf, SLOT_BYTES),
-        offsets: new Uint32Array(m, at + layout.offsets, REGION_RECORDS),
-        capLens: new Uint32Array(m, at + layout.capLens, REGION_RECORDS),
-        wireLens: new Uint32Array(m, at + layout.wireLens, REGION_RECORDS),
-        linkTypes: new Uint16Array(m, at + layout.linkTypes, REGION_RECORDS),
-        tsSec: new Float64Array(m, at + layout.tsSec, REGION_RECORDS),
-        tsNsec: new Uint32Array(m, at + layout.tsNsec, REGION_RECORDS),
-        out: new VerdictBatch(REGION_RECORDS, m, at + layout.out),
-        desc: new Uint32Array(m, at + layout.desc, DESC_WORDS * REGION_RECORDS),
-      });
+      regionViews.set(at, slotViews(a.buffer, at, REGION_RECORDS, SLOT_BYTES));
     }
   }
   // the rest of the classifier but its snapshot, so that the first batch only attaches that

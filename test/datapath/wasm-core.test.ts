@@ -27,7 +27,7 @@ import { shardBatch } from '../../src/workers/shard.js';
 import { ethernet, icmpEcho, ipv4, ipv6, tcp, udp } from '../fixtures/captures/builders.js';
 import { tupleHashI } from '../../src/datapath/flow-hash.js';
 import { RECORD_COLS, captureBatches, frameBatch, snapshotOf } from './traffic.js';
-import { slotLayout } from '../../src/replay/slot-layout.js';
+import { slotLayout, slotViews } from '../../src/replay/slot-layout.js';
 
 interface Case {
   name: string;
@@ -68,20 +68,11 @@ class Region {
     chunk: number,
     private readonly describer: Describer | null = null,
   ) {
-    const l = slotLayout(records, chunk);
-    const at = arena.alloc(l.bytes);
-    const m = arena.buffer;
-    this.buf = new Uint8Array(m, at + l.buf, chunk);
-    this.cols = {
-      offsets: new Uint32Array(m, at + l.offsets, records),
-      capLens: new Uint32Array(m, at + l.capLens, records),
-      wireLens: new Uint32Array(m, at + l.wireLens, records),
-      linkTypes: new Uint16Array(m, at + l.linkTypes, records),
-      tsSec: new Float64Array(m, at + l.tsSec, records),
-      tsNsec: new Uint32Array(m, at + l.tsNsec, records),
-    };
-    this.out = new VerdictBatch(records, m, at + l.out);
-    this.desc = new Uint32Array(m, at + l.desc, DESC_WORDS * records);
+    const v = slotViews(arena.buffer, arena.alloc(slotLayout(records, chunk).bytes), records, chunk);
+    this.buf = v.buf;
+    this.cols = v;
+    this.out = v.out;
+    this.desc = v.desc;
   }
 
   /** Copies a batch in (its bytes and its first `count` records' columns), as the replay's reader reads one. */
