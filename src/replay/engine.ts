@@ -45,6 +45,8 @@ export interface ReplayOptions {
   workerHeapMb?: number;
   /** test hook: batch sequence number whose task makes its first worker exit */
   crashBatch?: number;
+  /** test hook: batch sequence number whose classification throws in its first worker (the thread goes on) */
+  failBatch?: number;
   /**
    * With one worker, read the batches into the worker's module memory, where it classifies them in place (default
    * true; false: into memory of the engine's own, which the worker copies from — the path of several workers)
@@ -470,7 +472,7 @@ export async function replay(
     if (ring !== null && !ring.stopped && !ring.dead && slot.regionStart < 0) stopRing(ring, mySeq);
     if (ringUsable && slot.regionStart >= 0) {
       ring ??= startRing();
-      const flags = (desc !== null ? RingFlag.DESC : 0) | (listing ? RingFlag.LISTED : 0) | (opts.crashBatch === mySeq ? RingFlag.CRASH : 0);
+      const flags = (desc !== null ? RingFlag.DESC : 0) | (listing ? RingFlag.LISTED : 0) | (opts.crashBatch === mySeq ? RingFlag.CRASH : 0) | (opts.failBatch === mySeq ? RingFlag.FAIL : 0);
       const part = postRing(ring, mySeq, slot, n, flags).then((r) => {
         if (r !== null && r.count !== n) throw new KpfError('KPF_ERR_INTERNAL', `batch ${mySeq}: worker 0 classified ${r.count} of its ${n} records`);
         return r;
@@ -479,6 +481,7 @@ export async function replay(
     }
     const parts = Array.from({ length: W }, (_, w) => {
       const crash = opts.crashBatch === mySeq && w === 0;
+      const fail = opts.failBatch === mySeq && w === 0;
       const at = g ? g.start[w]! : 0;
       const count = g ? g.count[w]! : n;
       if (count === 0 && !crash) return Promise.resolve({ count: 0 });
@@ -503,6 +506,7 @@ export async function replay(
           ...(listing ? { listed: true } : {}),
           ...(desc !== null ? { desc } : {}),
           ...(crash ? { crash: true } : {}),
+          ...(fail ? { fail: true } : {}),
         })
         .then(
           (r: VerdictTaskResult) => {

@@ -55,6 +55,8 @@ export const RingFlag = {
   LISTED: 2,
   /** test hook: the worker exits when it takes this batch (ReplayOptions.crashBatch) */
   CRASH: 4,
+  /** test hook: the worker's classification of this batch throws (ReplayOptions.failBatch) */
+  FAIL: 8,
 } as const;
 
 /** The ring's shared memory: the control words, their float64 view, and an entry's list of records each. */

@@ -67,6 +67,8 @@ export interface VerdictTask extends RecordColumns {
   desc?: Uint32Array;
   /** test hook: the worker exits while holding this task */
   crash?: boolean;
+  /** test hook: the task throws (the thread goes on) */
+  fail?: boolean;
 }
 
 export interface VerdictTaskResult {
@@ -145,6 +147,7 @@ export default function classifyTask(task: VerdictTask | PrepareTask | RingTask 
   if ('prepare' in task) return prepare(task);
   if ('ring' in task) return runRing(task);
   if (task.crash) process.exit(70);
+  if (task.fail) throw new Error('failBatch: this batch fails (test hook)');
   const c = classifierFor(task);
   const out = new VerdictBatch(task.capacity, task.out, task.outByteOffset ?? 0);
   const n = task.count;
@@ -206,6 +209,7 @@ function runRing(task: RingTask): { batches: number } {
     let done: number = RingState.DONE;
     try {
       if (v === undefined || !c.inPlace(v.buf, v.offsets, v.out)) throw new Error(`ring entry ${e}: no region of this thread at ${ctl[k + RingWord.START]}`);
+      if ((flags & RingFlag.FAIL) !== 0) throw new Error('failBatch: this batch fails (test hook)');
       inPlaceBatches++;
       ringBatches++;
       const desc = (flags & RingFlag.DESC) !== 0 ? v.desc : undefined;

@@ -14,7 +14,7 @@ import { labFiles } from '../../src/lab/lab.js';
 import { loadManifests } from '../../src/manifests/index.js';
 import { compile } from '../../src/policy/compile.js';
 import { buildSnapshot } from '../../src/policy/snapshot.js';
-import { replay, type ReplayOptions } from '../../src/replay/engine.js';
+import { WORKER_FAILED, replay, type ReplayOptions } from '../../src/replay/engine.js';
 import { VerdictTally } from '../../src/replay/tally.js';
 import { RECORD_COLS } from '../datapath/traffic.js';
 import { kpf } from '../helpers/cli.js';
@@ -91,6 +91,26 @@ t.test('1 worker killed mid-replay: its replacement classifies the batches read 
     t.equal(w?.ringBatches, 0, `ring ${ring}: the replacement takes tasks`);
     // batches 0-2 were classified by the thread that failed on batch 3
     t.equal((w?.counters.packets ?? 0) + a.summary.defaultVerdicts, 20000 - 3 * 1024, `ring ${ring}: the replacement: every record after the failed ones`);
+  }
+});
+
+t.test('a batch whose classification throws: its records get the default verdict, and the same thread goes on', async (t) => {
+  const batches = Math.ceil(20000 / 1024);
+  for (const ring of [true, false]) {
+    const a = await run({ failBatch: 3, ring });
+    t.equal(a.n, 20000, `ring ${ring}: every record has a verdict`);
+    t.equal(a.summary.workerFailures, 1, `ring ${ring}: one failed batch`);
+    t.equal(a.summary.defaultVerdicts, 1024, `ring ${ring}: its records got the default verdict`);
+    for (let i = 3 * 1024; i < 4 * 1024; i++) {
+      if (a.out.reason[i] !== WORKER_FAILED) {
+        t.fail(`ring ${ring}: record ${i} of the failed batch has reason ${a.out.reason[i]}`);
+        break;
+      }
+    }
+    const w = a.summary.workers[0]!;
+    t.equal(w.counters.packets, 20000 - 1024, `ring ${ring}: the same thread classified every other record`);
+    t.equal(w.inPlaceBatches, batches - 1, `ring ${ring}: in place, in its memory`);
+    t.equal(w.ringBatches, ring ? batches - 1 : 0, `ring ${ring}: ${ring ? 'from the ring' : 'as tasks'}`);
   }
 });
 
