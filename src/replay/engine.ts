@@ -372,7 +372,9 @@ export async function replay(
   // when not used); once it is dead or stopped, batches go as tasks again
   let ring: Ring | null = null;
   // (KPF_RING=0 turns it off too: the A/B of replay/ring.ts's measurement, as KPF_WASM=0 is the fast path's)
-  let ringUsable = W === 1 && regions !== null && opts.ring !== false && process.env.KPF_RING !== '0';
+  const ringWanted = W === 1 && regions !== null && opts.ring !== false && process.env.KPF_RING !== '0';
+  /** Whether a batch goes into the ring: wanted, and the ring not yet started, or neither stopped nor dead. */
+  const ringOpen = (): boolean => ringWanted && (ring === null || (!ring.stopped && !ring.dead));
   const startRing = (): Ring => {
     const buffers = ringBuffers();
     const task = pool.runRing(0, { ring: buffers, snapshot: handle, options: opts.classifier });
@@ -383,7 +385,6 @@ export async function replay(
       () => undefined,
     ).then(() => {
       r.dead = true;
-      ringUsable = false;
       const ctl = buffers.ctl;
       for (let e = 0; e < RING_ENTRIES; e++) Atomics.notify(ctl, e * RING_WORDS + RingWord.STATE);
     });
@@ -395,7 +396,6 @@ export async function replay(
     Atomics.store(r.buffers.ctl, k, RingState.STOP);
     Atomics.notify(r.buffers.ctl, k);
     r.stopped = true;
-    ringUsable = false;
   };
   /** Posts batch `s` (in `slot`) in the ring; resolves with its result, or null when the worker failed it. */
   const postRing = (r: Ring, s: number, slot: SharedSlot, n: number, flags: number): Promise<VerdictTaskResult | null> => {
@@ -469,8 +469,8 @@ export async function replay(
     }
     // a batch that is not in a region (a record past a region's chunk) after batches in the ring: the ring stops after
     // them, and this batch and the rest go as tasks (queued behind the long task, so in order)
-    if (ring !== null && !ring.stopped && !ring.dead && slot.regionStart < 0) stopRing(ring, mySeq);
-    if (ringUsable && slot.regionStart >= 0) {
+    if (ring !== null && ringOpen() && slot.regionStart < 0) stopRing(ring, mySeq);
+    if (ringOpen() && slot.regionStart >= 0) {
       ring ??= startRing();
       const flags = (desc !== null ? RingFlag.DESC : 0) | (listing ? RingFlag.LISTED : 0) | (opts.crashBatch === mySeq ? RingFlag.CRASH : 0) | (opts.failBatch === mySeq ? RingFlag.FAIL : 0);
       const part = postRing(ring, mySeq, slot, n, flags).then((r) => {
@@ -607,7 +607,7 @@ export async function replay(
     const rg = ring as Ring | null;
     if (rg !== null) {
       // every entry is free: the next one tells the worker's long task to return
-      if (!rg.dead && !rg.stopped) stopRing(rg, seq);
+      if (ringOpen()) stopRing(rg, seq);
       await rg.ended;
     }
     summary.workers = await pool.stats();

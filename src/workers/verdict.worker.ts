@@ -161,11 +161,10 @@ export default function classifyTask(task: VerdictTask | PrepareTask | RingTask 
   let mine: number;
   if (shards === null && workers === 1 && !task.index && outStart === 0 && c.inPlace(task.buf, task.offsets, out)) {
     // a batch the main thread read into this thread's module memory (prepare's regions): classified where it is
-    inPlaceBatches++;
-    if (task.desc !== undefined) describedBatches++;
-    const lt = task.listed === true && !task.tally ? inPlaceTally : undefined;
-    mine = c.classifyInPlace(task.buf, n, task.offsets, task.capLens, task.wireLens, task.linkTypes, task.tsSec, task.tsNsec, out, lt, task.desc);
-    if (lt?.kept) return { count: mine, counts: establishedCounts(lt), listed: lt.list.slice(0, lt.listed) };
+    const listed = task.listed === true && !task.tally;
+    mine = classifyHere(c, task.buf, task, n, out, listed, task.desc);
+    const lt = inPlaceTally;
+    if (listed && lt.kept) return { count: mine, counts: establishedCounts(lt), listed: lt.list.slice(0, lt.listed) };
   } else mine = c.classifyRecords(task.buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, outStart, shards, task.shard ?? 0, workers);
   if (!task.tally) return { count: mine };
   if (shards !== null || workers > 1) throw new Error('a task that counts its records holds only its own');
@@ -186,6 +185,16 @@ function classifierFor(task: { snapshot: SnapshotHandle; options: ClassifierOpti
     classifier = new Classifier(snapshot, task.options, parts);
   }
   return classifier;
+}
+
+/**
+ * Classifies n records of a batch that lies in this thread's memory where they are (Classifier.classifyInPlace),
+ * counted for the stats; with `listed`, into {@link inPlaceTally}. Returns the records classified.
+ */
+function classifyHere(c: Classifier, buf: Uint8Array, cols: RecordColumns, n: number, out: VerdictBatch, listed: boolean, desc: Uint32Array | undefined): number {
+  inPlaceBatches++;
+  if (desc !== undefined) describedBatches++;
+  return c.classifyInPlace(buf, n, cols.offsets, cols.capLens, cols.wireLens, cols.linkTypes, cols.tsSec, cols.tsNsec, out, listed ? inPlaceTally : undefined, desc);
 }
 
 /** the regions `prepare` reserved, by start: their views, as the main thread's slots over them have them */
@@ -210,13 +219,11 @@ function runRing(task: RingTask): { batches: number } {
     try {
       if (v === undefined || !c.inPlace(v.buf, v.offsets, v.out)) throw new Error(`ring entry ${e}: no region of this thread at ${ctl[k + RingWord.START]}`);
       if ((flags & RingFlag.FAIL) !== 0) throw new Error('failBatch: this batch fails (test hook)');
-      inPlaceBatches++;
       ringBatches++;
-      const desc = (flags & RingFlag.DESC) !== 0 ? v.desc : undefined;
-      if (desc !== undefined) describedBatches++;
-      const lt = (flags & RingFlag.LISTED) !== 0 ? inPlaceTally : undefined;
-      ctl[k + RingWord.CLASSIFIED] = c.classifyInPlace(v.buf, n, v.offsets, v.capLens, v.wireLens, v.linkTypes, v.tsSec, v.tsNsec, v.out, lt, desc);
-      if (lt?.kept) {
+      const listed = (flags & RingFlag.LISTED) !== 0;
+      ctl[k + RingWord.CLASSIFIED] = classifyHere(c, v.buf, v, n, v.out, listed, (flags & RingFlag.DESC) !== 0 ? v.desc : undefined);
+      const lt = inPlaceTally;
+      if (listed && lt.kept) {
         ctl[k + RingWord.ESTABLISHED] = lt.established;
         ctl[k + RingWord.REPLIES] = lt.replies;
         f64[k / 2 + RingWord.BYTES64] = lt.bytes;
