@@ -1,11 +1,9 @@
 /**
- * kpf's command line: sub-command dispatch, and the one place where errors become messages and exit codes
- * (0 ok, 1 invalid input, 2 usage error). Users never see a stack trace (KPF_DEBUG=1 shows one).
+ * kpf's command line: sub-command dispatch (the usage, the version, each command loaded when run). Errors become
+ * messages and exit codes in cli/run-command.ts.
  */
-import { KpfError, ManifestError, formatDiagnostic } from '../core/errors.js';
 import type { Io } from './io.js';
-
-type Command = { run(argv: string[], io: Io): Promise<number>; HELP: string };
+import { runCommand, type Command } from './run-command.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   validate: { summary: 'validate manifests as the API server would, and lint the policies', load: () => import('./commands/validate.js') },
@@ -58,28 +56,5 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`error: unknown command "${cmd}" for "kpf"\nRun 'kpf --help' for usage.\n`);
     return 2;
   }
-  try {
-    const command = await entry.load();
-    return await command.run(rest, io);
-  } catch (e) {
-    return report(e, io, cmd);
-  }
-}
-
-function report(e: unknown, io: Io, cmd: string): number {
-  if (process.env['KPF_DEBUG'] === '1' && e instanceof Error) io.stderr.write(`${e.stack}\n`);
-  if (e instanceof ManifestError) {
-    for (const d of e.diagnostics) {
-      if (d.severity === 'error') io.stderr.write(`error: ${formatDiagnostic(d)}\n`);
-    }
-    return e.exitCode;
-  }
-  if (e instanceof KpfError) {
-    io.stderr.write(`error: ${e.message}\n`);
-    if (e.code === 'KPF_ERR_USAGE') io.stderr.write(`See 'kpf ${cmd} --help' for usage.\n`);
-    return e.exitCode;
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  io.stderr.write(`error: internal error in kpf ${cmd}: ${msg} (set KPF_DEBUG=1 for a stack trace)\n`);
-  return 1;
+  return runCommand(cmd, entry.load, rest, io);
 }

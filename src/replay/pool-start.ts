@@ -2,8 +2,7 @@
  * Starting a replay's worker pool, in a module of its own that imports little (piscina and the pool), so that a
  * command can start the threads before it loads anything else: a worker thread takes ~40 ms to boot (Node's own
  * bootstrap, then its modules), which the main thread spends loading its modules and the manifests. From a built
- * checkout, `kpf replay` loads it as a one-file bundle with piscina inlined (scripts/bundle.mjs, cli/commands/replay.ts
- * loadPoolStart): ~4 ms with V8's code cache, where importing piscina's modules one by one took ~15.
+ * checkout it is in the replay's CLI bundle with piscina inlined (scripts/bundle.mjs, cli/boot.ts).
  */
 import type { ClassifierOptions } from '../datapath/classify.js';
 import { ShardedPool } from '../workers/pool.js';

@@ -1,8 +1,8 @@
 /**
- * The bundles (scripts/bundle.mjs) that `kpf replay` loads from a built checkout: the worker pool with piscina
- * (dist/workers/pool-start.bundle.cjs) and the replay body (dist/cli/commands/replay-run.bundle.cjs), both run with
- * V8's code cache, and the worker (dist/workers/verdict.worker.bundle.cjs, run with its code cache by the thread script
- * dist/workers/verdict.thread.js). Each is used when fresh, not when any module it was built from is newer, and the
+ * The bundles (scripts/bundle.mjs) that `kpf replay` runs from a built checkout: the replay's CLI bundle
+ * (dist/cli/replay.bundle.cjs: the command, its body and the worker pool with piscina, run by dist/cli/boot.cjs with
+ * V8's code cache) and the worker (dist/workers/verdict.worker.bundle.cjs, run with its code cache by the thread script
+ * dist/workers/verdict.thread.cjs). Each is used when fresh, not when any module it was built from is newer, and the
  * CLI gives the same output with them as without them (KPF_NO_BUNDLE=1), with a code cache, without one and with a
  * damaged one. The other tests run the TypeScript sources, which have no bundles, so this is the test of what
  * `npx kpf replay` runs.
@@ -16,73 +16,70 @@ import { fileURLToPath } from 'node:url';
 import { codeCacheFile } from '../../src/core/bundle.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CMD = `${ROOT}dist/cli/commands/`;
-const BUNDLE = `${CMD}replay-run.bundle.cjs`;
-const built = existsSync(BUNDLE) && existsSync(`${CMD}replay.js`);
+const CLI = `${ROOT}dist/cli/`;
+const BUNDLE = `${CLI}replay.bundle.cjs`;
+const BOOT = `${CLI}boot.cjs`;
+const built = existsSync(BUNDLE) && existsSync(BOOT) && existsSync(`${CLI}commands/replay.js`);
 const WORKERS = `${ROOT}dist/workers/`;
 const WORKER_BUNDLE = `${WORKERS}verdict.worker.bundle.cjs`;
 const THREAD = `${WORKERS}verdict.thread.cjs`;
-const POOL_BUNDLE = `${WORKERS}pool-start.bundle.cjs`;
+const LAB = ['--lab', `${ROOT}captures/lab.pcap`];
 
-t.test('the built replay command loads its bundle when fresh, and the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
-  type Run = { runReplay: unknown; saveCache?: () => void };
-  const cmd = (await import(`${CMD}replay.js`)) as { loadRun(): Promise<Run> };
-  const plain = (await import(`${CMD}replay-run.js`)) as { runReplay: unknown };
-  const fresh = await cmd.loadRun();
-  t.type(fresh.runReplay, 'function', 'fresh bundle: its runReplay');
-  t.not(fresh.runReplay, plain.runReplay, 'fresh bundle: used (a function of its own, not the module’s)');
-  t.type(fresh.saveCache, 'function', 'fresh bundle: it can save its code cache');
-  process.env['KPF_NO_BUNDLE'] = '1';
-  try {
-    t.equal((await cmd.loadRun()).runReplay, plain.runReplay, 'KPF_NO_BUNDLE=1: the modules');
-  } finally {
-    delete process.env['KPF_NO_BUNDLE'];
-  }
-  // an input rebuilt after the bundle (a plain `tsc`) makes it stale
-  const inputs = JSON.parse(readFileSync(`${CMD}replay-run.bundle.inputs.json`, 'utf8')) as string[];
-  t.ok(inputs.length > 20, `${inputs.length} inputs`);
-  const input = fileURLToPath(new URL(inputs[Math.floor(inputs.length / 2)]!, `file://${CMD}`));
-  const st = statSync(input);
-  try {
-    utimesSync(input, st.atime, new Date(statSync(BUNDLE).mtimeMs + 5000));
-    t.equal((await cmd.loadRun()).runReplay, plain.runReplay, `stale bundle (${input.slice(ROOT.length)} is newer): the modules`);
-  } finally {
-    utimesSync(input, st.atime, st.mtime);
-  }
-  t.not((await cmd.loadRun()).runReplay, plain.runReplay, 'fresh again');
-});
+/** `bootCli(argv)` in a node of its own: whether it ran the command, and what the command wrote */
+function boot(argv: string[], env: NodeJS.ProcessEnv = process.env) {
+  const code = `const r = require(${JSON.stringify(BOOT)}).bootCli(${JSON.stringify(argv)}); process.stderr.write('booted=' + r + '\\n');`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env });
+  return { booted: /booted=true/.test(r.stderr), stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
 
-t.test('the built replay command starts its pool from the pool bundle (piscina inlined) when fresh', { skip: built && existsSync(POOL_BUNDLE) ? false : 'dist/ is not built (npm run build)' }, async (t) => {
-  const cmd = (await import(`${CMD}replay.js`)) as { loadPoolStart(): Promise<{ module: { startPool: unknown }; bundled: boolean; saveCache?: () => void }> };
-  const plain = (await import(`${ROOT}dist/replay/pool-start.js`)) as { startPool: unknown };
-  const fresh = await cmd.loadPoolStart();
-  t.equal(fresh.bundled, true, 'fresh bundle: used');
-  t.type(fresh.module.startPool, 'function', 'its startPool');
-  t.not(fresh.module.startPool, plain.startPool, 'a function of its own, not the module’s');
-  t.type(fresh.saveCache, 'function', 'it can save its code cache');
-  const inputs = JSON.parse(readFileSync(POOL_BUNDLE.replace(/\.cjs$/, '.inputs.json'), 'utf8')) as string[];
+/** the internal modules of Node's ES module loader that load only when it loads an ES module */
+const ESM_PROBE = `process.on('exit', () => process.stderr.write('esm-modules=' + process.moduleLoadList.some((m) => /esm\\/module_job/.test(m)) + '\\n'));`;
+
+t.test('the built replay command runs from its CLI bundle when fresh, and from the modules otherwise', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  const help = boot(['replay', '--help']);
+  t.ok(help.booted, 'fresh bundle: bootCli ran the command') || t.comment(help.stderr);
+  t.match(help.stdout, /^Replay a capture against the manifests/, 'and the command wrote its help');
+  t.equal(help.status, 0, 'exit 0');
+  t.notOk(boot(['get', 'pods']).booted, 'another command: not from the bundle');
+  t.notOk(boot(['--version']).booted, 'no command: not from the bundle');
+  t.notOk(boot(['replay', '--help'], { ...process.env, KPF_NO_BUNDLE: '1' }).booted, 'KPF_NO_BUNDLE=1: not from the bundle');
+  // an input rebuilt after the bundle (a plain `tsc`) makes it stale, and so does one of the loader's own
+  const inputs = JSON.parse(readFileSync(`${CLI}replay.bundle.inputs.json`, 'utf8')) as string[];
+  t.ok(inputs.length > 50, `${inputs.length} inputs`);
   t.ok(inputs.some((f) => f.endsWith('piscina/dist/index.js')), 'piscina is inlined');
-  t.ok(inputs.includes('pool.js'), 'and the pool (its worker URL resolves alike from dist/workers/)');
-  // the thread script piscina starts is its own, found from the bundle through require.resolve
-  t.match(readFileSync(POOL_BUNDLE, 'utf8'), /require\.resolve\("piscina"\)\), "worker\.js"\)/, 'piscina’s thread script: found through require.resolve');
-  process.env['KPF_NO_BUNDLE'] = '1';
-  try {
-    const mod = await cmd.loadPoolStart();
-    t.equal(mod.bundled, false, 'KPF_NO_BUNDLE=1: not the bundle');
-    t.equal(mod.module.startPool, plain.startPool, 'KPF_NO_BUNDLE=1: the module');
-  } finally {
-    delete process.env['KPF_NO_BUNDLE'];
-  }
-  // a pool started from the bundle runs tasks on piscina's threads
-  const { ShardedPool } = (await import(`${WORKERS}pool.js`)) as { ShardedPool: new (o: { workers: number }) => unknown };
-  const pool = (fresh.module.startPool as (o: { workers: number }) => { size: number; stats(): Promise<unknown[]>; destroy(): Promise<void> })({ workers: 1 });
-  try {
-    t.equal(pool.size, 1, 'one thread');
-    t.notOk(pool instanceof ShardedPool, 'the bundle’s own ShardedPool class');
-    t.same(await pool.stats(), [null], 'a task ran on the thread (stats of a worker that classified nothing)');
-  } finally {
-    await pool.destroy();
-  }
+  t.ok(inputs.includes('commands/replay-run.js') && inputs.includes('../workers/pool.js'), 'the replay body and the pool are in it');
+  t.notOk(inputs.some((f) => /commands\/(get|lab|bench)\.js$/.test(f)), 'and no other command');
+  const whileNewer = (input: string, bundle: string, check: () => void): void => {
+    const st = statSync(input);
+    try {
+      utimesSync(input, st.atime, new Date(statSync(bundle).mtimeMs + 5000));
+      check();
+    } finally {
+      utimesSync(input, st.atime, st.mtime);
+    }
+  };
+  const input = fileURLToPath(new URL(inputs[Math.floor(inputs.length / 2)]!, `file://${CLI}`));
+  whileNewer(input, BUNDLE, () => t.notOk(boot(['replay', '--help']).booted, `stale bundle (${input.slice(ROOT.length)} is newer): not used`));
+  whileNewer(`${ROOT}dist/core/bundle.js`, BOOT, () => t.notOk(boot(['replay', '--help']).booted, 'stale loader (core/bundle.js is newer): not used'));
+  t.ok(boot(['replay', '--help']).booted, 'fresh again');
+  // every module's import.meta.url is its own file's: the thread script and the WebAssembly module are found from them
+  const text = readFileSync(BUNDLE, 'latin1');
+  t.notMatch(text, /import\.meta/, 'no import.meta left in the bundle');
+  t.match(text, /new URL\("\.\.\/workers\/pool\.js", __kpfUrl\)/, 'the pool’s URL is dist/workers/pool.js, from the bundle’s');
+  t.match(text, /existsSync\(p\) \? p : .*require\.resolve\("piscina"\)/, 'piscina’s thread script: its place at build time, else through require.resolve');
+  // bin/kpf.cjs runs a replay without Node's ES module loader loading any module; other commands and a replay without
+  // the bundle take the modules
+  // (without NODE_OPTIONS, which tap sets in every child it starts: its hooks there are ES modules)
+  const probe = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+    spawnSync('sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, '-e', ESM_PROBE + `process.argv.splice(1, 0, ${JSON.stringify(`${ROOT}bin/kpf.cjs`)}); require(process.argv[1]);`, '--', ...args], { encoding: 'utf8', env });
+  const r = probe(['replay', ...LAB, '-o', 'summary', '--workers', '1']);
+  t.equal(r.status, 0, 'bin/kpf.cjs replay: exit 0') || t.comment(r.stderr);
+  t.match(r.stdout, /Records: 46 /, 'every record');
+  t.match(r.stderr, /esm-modules=false/, 'no ES module loaded');
+  t.match(probe(['replay', ...LAB, '-o', 'summary'], { ...process.env, KPF_NO_BUNDLE: '1' }).stderr, /esm-modules=true/, 'KPF_NO_BUNDLE=1: the ES modules');
+  const v = probe(['--version']);
+  t.match(v.stdout, /^kpf \d/, 'bin/kpf.cjs --version');
+  t.match(v.stderr, /esm-modules=true/, 'another command: the ES modules');
 });
 
 t.test('the code cache: saved after a run, used by the next, replaced when damaged', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
@@ -102,13 +99,6 @@ t.test('the code cache: saved after a run, used by the next, replaced when damag
   t.equal(third.status, 0, 'a damaged cache: exit 0') || t.comment(third.stderr);
   t.equal(third.stdout, first.stdout, 'a damaged cache: the same records');
   t.ok(statSync(cache).size > 10_000, 'and the damaged cache was replaced');
-  // the pool bundle's cache too
-  const poolCache = codeCacheFile(POOL_BUNDLE);
-  if (existsSync(POOL_BUNDLE)) {
-    rmSync(poolCache, { force: true });
-    t.equal(replay().stdout, first.stdout, 'no pool cache: the same records');
-    t.ok(existsSync(poolCache) && statSync(poolCache).size > 10_000, 'the run saved the pool bundle’s code cache');
-  }
   // and the worker's, saved by the thread after the replay's last task, with the functions the replay compiled: the
   // general path's among them (the lab's capture has packets only it classifies)
   const workerCache = codeCacheFile(WORKER_BUNDLE);
@@ -146,7 +136,7 @@ t.test('a process that collects block coverage keeps a code cache of its own', {
   const covDir = mkdtempSync(join(tmpdir(), 'kpf-cov-'));
   const replay = (env: NodeJS.ProcessEnv) =>
     spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'replay', '--lab', `${ROOT}captures/lab.pcap`, '-o', 'json', '--workers', '1'], { encoding: 'utf8', env });
-  const bundles = [BUNDLE, WORKER_BUNDLE, ...(existsSync(POOL_BUNDLE) ? [POOL_BUNDLE] : [])];
+  const bundles = [BUNDLE, WORKER_BUNDLE];
   const name = (b: string) => b.slice(ROOT.length);
   try {
     for (const b of bundles) for (const f of [`${b}.v8cache`, `${b}.coverage.v8cache`]) rmSync(f, { force: true });
@@ -214,7 +204,14 @@ t.test('the built worker pool hands piscina the thread script of the worker bund
   // the thread script loads the bundle synchronously, which only a bundle that keeps no module of kpf out can be
   const { loadScriptBundleSync } = (await import(`${ROOT}dist/core/bundle.js`)) as { loadScriptBundleSync(u: URL): { exports: { default: unknown } } };
   t.type(loadScriptBundleSync(new URL(`file://${WORKER_BUNDLE}`)).exports.default, 'function', 'the worker bundle, synchronously: its task function');
-  t.throws(() => loadScriptBundleSync(new URL(`file://${BUNDLE}`)), /imports modules kept out of it/, 'the replay body keeps modules out: refused');
+  const dir = mkdtempSync(join(tmpdir(), 'kpf-bundle-'));
+  try {
+    writeFileSync(join(dir, 'b.cjs'), 'module.exports = require("./kept-out.js");\n');
+    writeFileSync(join(dir, 'b.externals.json'), '["./kept-out.js"]\n');
+    t.throws(() => loadScriptBundleSync(new URL(`file://${dir}/b.cjs`)), /imports modules kept out of it \(\.\/kept-out\.js\)/, 'a bundle that keeps a module out: refused');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 t.test('kpf replay gives the same output with and without the bundle', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
@@ -259,7 +256,7 @@ t.test('packageFile: a file of the package from a module in src/, in dist/ or in
   const { packageFile } = await import('../../src/core/bundle.js');
   t.equal(packageFile('file:///a/kpf/src/lab/lab.ts', 'examples/lab/').href, 'file:///a/kpf/examples/lab/', 'from src/');
   t.equal(packageFile('file:///a/kpf/dist/datapath/wasm-core.js', 'dist/wasm/fast4.wasm').href, 'file:///a/kpf/dist/wasm/fast4.wasm', 'from dist/');
-  t.equal(packageFile('file:///a/kpf/dist/cli/commands/replay-run.bundle.cjs', 'dist/wasm/fast4.wasm').href, 'file:///a/kpf/dist/wasm/fast4.wasm', 'from a bundle deeper in dist/');
+  t.equal(packageFile('file:///a/kpf/dist/cli/commands/x.bundle.cjs', 'dist/wasm/fast4.wasm').href, 'file:///a/kpf/dist/wasm/fast4.wasm', 'from a bundle deeper in dist/');
   t.equal(packageFile('file:///home/src/kpf/dist/workers/w.js', 'x').href, 'file:///home/src/kpf/x', 'the last src/ or dist/ of the path counts');
   t.throws(() => packageFile('file:///a/kpf/lib/x.js', 'x'), /not under the package's src\/ or dist\//, 'elsewhere: an error');
 });

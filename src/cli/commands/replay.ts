@@ -3,7 +3,6 @@
  * with its verdict and the policy and rule that decided it, in capture order.
  */
 import { availableParallelism } from 'node:os';
-import { freshBundle, loadScriptBundle } from '../../core/bundle.js';
 import { UsageError } from '../../core/errors.js';
 import type { CtProfile } from '../../datapath/ct-timeouts.js';
 import type { ReplayOptions } from '../../replay/engine.js';
@@ -93,38 +92,6 @@ export function replayOptionsFrom(v: Values): Partial<ReplayOptions> {
   };
 }
 
-/**
- * The replay body: its one-file bundle (scripts/bundle.mjs) when it is fresh (core/bundle.ts), run with V8's code
- * cache (~12 ms to load instead of ~40 for its ~75 modules, and ~15 ms less with the cache); else the module itself.
- * `saveCache` (bundle only) saves the code compiled during the run, when there was no usable cache.
- */
-export async function loadRun(pool?: PoolStart): Promise<typeof import('./replay-run.js') & { saveCache?: () => void }> {
-  const bundle = freshBundle(new URL('./replay-run.bundle.cjs', import.meta.url));
-  if (!bundle) return import('./replay-run.js');
-  // the replay body imports replay/pool-start (the engine starts a pool when handed none): the one loaded already
-  const poolStart = new URL('../../replay/pool-start.js', import.meta.url).href;
-  const b = await loadScriptBundle<typeof import('./replay-run.js')>(bundle, pool?.bundled ? new Map([[poolStart, pool.module]]) : undefined);
-  return { ...b.exports, saveCache: b.saveCache };
-}
-
-/** replay/pool-start, and whether it came from its bundle (and how to save that bundle's code cache) */
-export interface PoolStart {
-  module: typeof import('../../replay/pool-start.js');
-  bundled: boolean;
-  saveCache?: () => void;
-}
-
-/**
- * replay/pool-start, which imports piscina: from its one-file bundle when fresh (dist/workers/pool-start.bundle.cjs,
- * piscina inlined, run with V8's code cache: ~4 ms instead of ~15 for piscina's modules one by one), else the module.
- */
-export async function loadPoolStart(): Promise<PoolStart> {
-  const bundle = freshBundle(new URL('../../workers/pool-start.bundle.cjs', import.meta.url));
-  if (!bundle) return { module: await import('../../replay/pool-start.js'), bundled: false };
-  const b = await loadScriptBundle<typeof import('../../replay/pool-start.js')>(bundle);
-  return { module: b.exports, bundled: true, saveCache: b.saveCache };
-}
-
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse(argv, { ...COMMON_OPTIONS, ...LOAD_OPTIONS, ...SEMANTICS_OPTIONS, ...REPLAY_OPTIONS });
   if (v['help']) {
@@ -138,18 +105,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const ropts = replayOptionsFrom(v);
   const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : 'kpf';
   // the worker threads boot on the other core while this one loads the rest of kpf and the manifests: the pool is
-  // started before anything else is imported (a worker takes ~40 ms to boot, and then builds its tables)
-  const poolStart = await loadPoolStart();
-  const pool = poolStart.module.startPool(ropts);
-  let run: Awaited<ReturnType<typeof loadRun>>;
+  // started before the replay's body is imported (a worker takes ~40 ms to boot, and then builds its tables). From a
+  // built checkout both are in the replay's CLI bundle already (cli/boot.ts), and these imports only run their code.
+  const { startPool } = await import('../../replay/pool-start.js');
+  const pool = startPool(ropts);
+  let run: typeof import('./replay-run.js');
   try {
-    run = await loadRun(poolStart);
+    run = await import('./replay-run.js');
   } catch (e) {
     await pool.destroy();
     throw e;
   }
-  const code = await run.runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, io });
-  run.saveCache?.();
-  poolStart.saveCache?.();
-  return code;
+  return run.runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, io });
 }
