@@ -1434,19 +1434,22 @@ export class Conntrack {
 
   /**
    * `extraArenaBytes`: room left in the arena for the caller's own regions (`arena.alloc`), e.g. a worker's batch
-   * regions, which the replay's main thread reads into (workers/verdict.worker.ts).
+   * regions, which the replay's main thread reads into (workers/verdict.worker.ts). `over`: the tables go in the rest
+   * of an arena another thread made (its memory, with `top` bytes allocated: replay/slot-layout.ts planRegions).
    */
-  constructor(opts: ConntrackOptions = {}, extraArenaBytes = 0) {
+  constructor(opts: ConntrackOptions = {}, extraArenaBytes = 0, over?: { memory: WebAssembly.Memory; top: number }) {
     const given = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');
     const tcpMax = opts.tcpMax ?? 262144;
     const anyMax = opts.anyMax ?? 131072;
     const nr = opts.ruleRefs ?? 2;
-    if (!Number.isInteger(nr) || nr < 0 || nr > 16) throw new RangeError(`conntrack: bad ruleRefs ${nr}`);
-    // before sizing the arena from them
-    CtTable.checkCapacity('tcp', tcpMax);
-    CtTable.checkCapacity('any', anyMax);
-    const bytes = CtTable.arenaBytes(tcpMax, nr) + CtTable.arenaBytes(anyMax, nr) + Arena.size(8 * given.length) + FAST_SCRATCH_BYTES + extraArenaBytes;
-    const arena = opts.wasm !== false && bytes <= Arena.MAX_BYTES && fastModule() !== null ? new Arena(bytes) : null;
+    const bytes = Conntrack.arenaBytes(opts, extraArenaBytes);
+    let arena: Arena | null = null;
+    if (over !== undefined) {
+      if (bytes === null) throw new RangeError('conntrack: an arena was given for tables that would not be in one');
+      arena = Arena.over(over.memory, over.top, bytes);
+    } else if (bytes !== null) {
+      arena = new Arena(bytes);
+    }
     this.arena = arena;
     // the timeout table is read by the fast path too: a copy in the arena
     const timeouts = arena ? arena.float64(given.length) : given;
@@ -1455,6 +1458,23 @@ export class Conntrack {
     this.tcpCap = tcpMax;
     this.tcp = new CtTable('tcp', tcpMax, 0, timeouts, nr, opts.evictionSample ?? 16, arena ?? undefined);
     this.other = new CtTable('any', anyMax, tcpMax, timeouts, nr, opts.evictionSample ?? 16, arena ?? undefined);
+  }
+
+  /**
+   * The bytes of the arena (wasm-core.ts Arena) that tables of these options take, with `extraArenaBytes` for the
+   * caller's own regions; null when the tables are plain typed arrays (`wasm: false`, no WebAssembly fast path, or
+   * tables too large for one memory). Throws on bad options, as the constructor does.
+   */
+  static arenaBytes(opts: ConntrackOptions = {}, extraArenaBytes = 0): number | null {
+    const given = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');
+    const tcpMax = opts.tcpMax ?? 262144;
+    const anyMax = opts.anyMax ?? 131072;
+    const nr = opts.ruleRefs ?? 2;
+    if (!Number.isInteger(nr) || nr < 0 || nr > 16) throw new RangeError(`conntrack: bad ruleRefs ${nr}`);
+    CtTable.checkCapacity('tcp', tcpMax);
+    CtTable.checkCapacity('any', anyMax);
+    const bytes = CtTable.arenaBytes(tcpMax, nr) + CtTable.arenaBytes(anyMax, nr) + Arena.size(8 * given.length) + FAST_SCRATCH_BYTES + extraArenaBytes;
+    return opts.wasm !== false && bytes <= Arena.MAX_BYTES && fastModule() !== null ? bytes : null;
   }
 
   /**

@@ -60,7 +60,21 @@ export class Arena {
   /** where the identity words are: below 1024, which the module leaves alone (it has no data of its own) */
   private static readonly ID_AT = 960;
 
-  constructor(bytes: number) {
+  /**
+   * A new memory with room for `bytes` of allocations; or, given `over`, the arena another thread made and has
+   * allocated `over.top` bytes of (its memory, identity and all: see {@link over}).
+   */
+  constructor(bytes: number, over?: { memory: WebAssembly.Memory; top: number }) {
+    if (over !== undefined) {
+      this.memory = over.memory;
+      this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
+      this.id = new Uint32Array(this.buffer, Arena.ID_AT, 2);
+      if (!(this.buffer instanceof SharedArrayBuffer) || over.top < this.top || over.top % 64 !== 0 || over.top + bytes > this.buffer.byteLength) {
+        throw new RangeError(`arena: ${bytes} bytes from ${over.top} do not fit a memory of ${this.buffer.byteLength}`);
+      }
+      this.top = over.top;
+      return;
+    }
     const pages = Math.ceil((bytes + 1024) / 65536);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
@@ -70,6 +84,15 @@ export class Arena {
     // start-up, before its first batch
     this.id[0] = Math.random() * 2 ** 32;
     this.id[1] = Math.random() * 2 ** 32;
+  }
+
+  /**
+   * The rest of an arena that another thread made (`memory`, with `top` bytes allocated there, a multiple of 64),
+   * with room left for `bytes` more: its identity words stay as they are. A replay's main thread lays out a worker's
+   * batch regions in a memory it makes, and the worker's tables take the rest (replay/slot-layout.ts planRegions).
+   */
+  static over(memory: WebAssembly.Memory, top: number, bytes: number): Arena {
+    return new Arena(bytes, { memory, top });
   }
 
   /** Whether `buffer` is this arena's memory (e.g. the buffer of a view received from another thread). */

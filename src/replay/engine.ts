@@ -327,7 +327,9 @@ export async function replay(
     fastModule();
     pool ??= startPool(opts);
     if (opts.workers === 1 && opts.inPlace !== false) {
-      const r = await pool.regions(0);
+      // laid out by this thread when the pool was prepared (the first batches are read there while the worker boots),
+      // else as the worker answers
+      const r = pool.plannedRegions(0) ?? (await pool.regions(0));
       // a region holds a batch of up to r.records records read in chunks of r.chunk bytes
       if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) {
         regions = { ...r, starts: [...r.starts] };

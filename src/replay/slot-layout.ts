@@ -5,7 +5,9 @@
  * (workers/verdict.worker.ts, its `prepare` task) and hands their offsets to the main thread; both lay a region out
  * with this function.
  */
+import type { ClassifierOptions } from '../datapath/classify.js';
 import { VerdictBatch } from '../datapath/classify.js';
+import { Conntrack } from '../datapath/conntrack.js';
 import { Arena, DESC_WORDS } from '../datapath/wasm-core.js';
 import type { RecordColumns } from '../sources/reader.js';
 
@@ -82,4 +84,33 @@ export interface SlotRegions {
   starts: number[];
   records: number;
   chunk: number;
+}
+
+/** Regions laid out by the main thread ({@link planRegions}): `top`, the bytes of the memory they take. */
+export interface PlannedRegions extends SlotRegions {
+  top: number;
+}
+
+/**
+ * The batch regions of a 1-worker replay, laid out by the main thread at the start of a new module memory that it
+ * hands the worker with its `prepare` task (workers/pool.ts): the worker's conntrack tables take the rest of it
+ * (workers/verdict.worker.ts). So the main thread knows where to read the first batches before the worker has booted,
+ * instead of waiting for the worker to lay them out and answer (the answer alone, a thread's first message, took
+ * ~3-5 ms of cold code). Null when the worker would not classify in place: checksums verified, or tables that are
+ * not in a WebAssembly memory (no fast path, KPF_WASM=0, `wasm: false`, tables too large, or options the worker will
+ * refuse itself).
+ */
+export function planRegions(options: ClassifierOptions): PlannedRegions | null {
+  if (options.decode?.verifyChecksums === true) return null;
+  const layout = slotLayout(REGION_RECORDS, SLOT_BYTES);
+  let bytes: number | null;
+  try {
+    bytes = Conntrack.arenaBytes(options.conntrack ?? {}, REGIONS * layout.bytes);
+  } catch {
+    return null;
+  }
+  if (bytes === null) return null;
+  const arena = new Arena(bytes);
+  const starts = Array.from({ length: REGIONS }, () => arena.alloc(layout.bytes));
+  return { memory: arena.memory, starts, records: REGION_RECORDS, chunk: SLOT_BYTES, top: arena.used };
 }

@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import { freshBundle } from '../core/bundle.js';
 import type { ClassifierOptions } from '../datapath/classify.js';
 import type { PrepareTask, RingTask, VerdictTask, VerdictTaskResult, WorkerStats } from './verdict.worker.js';
-import type { SlotRegions } from '../replay/slot-layout.js';
+import { planRegions, type PlannedRegions, type SlotRegions } from '../replay/slot-layout.js';
 
 /**
  * The thread script: the worker module beside this one, .ts when running from source (tests); from dist/, when its
@@ -83,12 +83,28 @@ export class ShardedPool {
    * batch then builds them, and reports any error itself).
    */
   prepare(options: ClassifierOptions): void {
-    // with one thread, its module memory gets batch regions for the main thread to read into (replay/engine.ts)
+    // with one thread, its module memory gets batch regions for the main thread to read into (replay/engine.ts), laid
+    // out here in a memory made here, so that the main thread can read into them before the thread has booted
     const regions = this.pools.length === 1;
-    this.prepared = this.pools.map((p) => (p.run({ prepare: options, ...(regions ? { regions } : {}) } satisfies PrepareTask) as Promise<SlotRegions | null>).catch(() => null));
+    const plan = regions ? planRegions(options) : null;
+    this.planned = plan;
+    const arena = plan !== null ? { arena: { memory: plan.memory, top: plan.top, starts: plan.starts } } : {};
+    this.prepared = this.pools.map((p) => (p.run({ prepare: options, ...(regions ? { regions } : {}), ...arena } satisfies PrepareTask) as Promise<SlotRegions | null>).catch(() => null));
   }
 
   private prepared: Array<Promise<SlotRegions | null>> = [];
+  private planned: PlannedRegions | null = null;
+
+  /**
+   * The batch regions this thread laid out for shard `shard` in {@link prepare} (one worker only), known at once;
+   * null when there are none, and then {@link regions} answers from the worker. A worker that failed its `prepare`
+   * fails the batches read there (they get the default verdict), as a thread that dies does.
+   */
+  plannedRegions(shard: number): SlotRegions | null {
+    if (shard !== 0 || this.planned === null) return null;
+    const { memory, starts, records, chunk } = this.planned;
+    return { memory, starts: [...starts], records, chunk };
+  }
 
   /**
    * The batch regions in shard `shard`'s module memory that its `prepare` reserved (with one worker), or null: none

@@ -129,6 +129,8 @@ let prepared: { options: string; parts: PreparedClassifier } | undefined;
 export interface PrepareTask {
   prepare: ClassifierOptions;
   regions?: boolean;
+  /** the regions the main thread laid out in a memory it made, and the bytes they take there (slot-layout.ts planRegions) */
+  arena?: { memory: WebAssembly.Memory; top: number; starts: number[] };
 }
 
 /**
@@ -251,12 +253,15 @@ function prepare(task: PrepareTask): SlotRegions | null {
   const layout = slotLayout(REGION_RECORDS, SLOT_BYTES);
   // no fast path with checksums verified: nothing would classify in place
   const regions = task.regions === true && task.prepare.decode?.verifyChecksums !== true;
-  const ct = new Conntrack(task.prepare.conntrack ?? {}, regions ? REGIONS * layout.bytes : 0);
+  // the regions laid out by the main thread at the start of a memory it made (replay/slot-layout.ts planRegions), the
+  // tables in the rest; or both here
+  const given = regions ? task.arena : undefined;
+  const ct = given ? new Conntrack(task.prepare.conntrack ?? {}, 0, given) : new Conntrack(task.prepare.conntrack ?? {}, regions ? REGIONS * layout.bytes : 0);
   const a = ct.arena;
   const starts: number[] = [];
   if (regions && a !== null) {
     for (let k = 0; k < REGIONS; k++) {
-      const at = a.alloc(layout.bytes);
+      const at = given ? given.starts[k]! : a.alloc(layout.bytes);
       starts.push(at);
       regionViews.set(at, slotViews(a.buffer, at, REGION_RECORDS, SLOT_BYTES));
     }

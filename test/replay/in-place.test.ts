@@ -2,7 +2,8 @@
  * A 1-worker replay reads its batches into the worker's module memory (the regions the worker's `prepare` reserved,
  * replay/slot-layout.ts), and the worker classifies them there (datapath/classify.ts classifyInPlace). The verdicts
  * are the same as through the engine's own memory (`inPlace: false`, the staged copy); a worker that replaces a
- * failed one has a memory of its own and classifies the batches read into the old one's like any others.
+ * failed one has a memory of its own and classifies the batches read into the old one's like any others. The main
+ * thread lays the regions out itself, in a memory it hands the worker (slot-layout.ts planRegions).
  */
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,11 @@ import { labFiles } from '../../src/lab/lab.js';
 import { loadManifests } from '../../src/manifests/index.js';
 import { compile } from '../../src/policy/compile.js';
 import { buildSnapshot } from '../../src/policy/snapshot.js';
+import { Conntrack } from '../../src/datapath/conntrack.js';
+import { Arena } from '../../src/datapath/wasm-core.js';
 import { WORKER_FAILED, replay, type ReplayOptions } from '../../src/replay/engine.js';
+import { startPool } from '../../src/replay/pool-start.js';
+import { REGION_RECORDS, REGIONS, SLOT_BYTES, planRegions, slotLayout } from '../../src/replay/slot-layout.js';
 import { VerdictTally } from '../../src/replay/tally.js';
 import { RECORD_COLS } from '../datapath/traffic.js';
 import { kpf } from '../helpers/cli.js';
@@ -74,6 +79,44 @@ t.test('1 worker: the batches are classified in the worker’s memory, with the 
   t.equal(c.summary.workers[0]?.inPlaceBatches, batches, 'describe: false: in place');
   t.equal(c.summary.workers[0]?.describedBatches, 0, 'describe: false: none described');
   t.same(c.summary.workers[0]?.counters, a.summary.workers[0]?.counters, 'describe: false: the same counters');
+});
+
+t.test('the main thread lays out the regions in a memory it makes; the worker puts its tables in the rest', async (t) => {
+  const bytes = slotLayout(REGION_RECORDS, SLOT_BYTES).bytes;
+  const options = { conntrack: { tcpMax: 4096, anyMax: 2048 } };
+  const plan = planRegions(options);
+  if (plan === null) throw new Error('no plan with the WebAssembly fast path built');
+  t.same(plan.starts, Array.from({ length: REGIONS }, (_, k) => 1024 + k * bytes), 'the regions first, one after another (the module keeps its first 1024 bytes)');
+  t.equal(plan.top, 1024 + REGIONS * bytes, 'top: the bytes they take');
+  t.ok(plan.memory.buffer.byteLength >= plan.top + Conntrack.arenaBytes(options.conntrack)!, 'room for the tables after them');
+  t.equal(planRegions({ ...options, decode: { verifyChecksums: true, vlanMaxTags: 2, ipv6MaxExtHeaders: 4 } }), null, 'checksums verified: none (nothing classifies in place)');
+  t.equal(planRegions({ conntrack: { ...options.conntrack, wasm: false } }), null, 'tables outside the module: none');
+  t.equal(planRegions({ conntrack: { tcpMax: 0 } }), null, 'options the worker refuses: none (its own error comes from the first batch)');
+  // the tables in the rest of that memory, its identity kept; a memory without room for them is refused
+  const ct = new Conntrack(options.conntrack, 0, { memory: plan.memory, top: plan.top });
+  t.equal(ct.arena?.memory, plan.memory, 'the conntrack tables live in the planned memory');
+  t.ok(ct.arena !== null && ct.arena.used > plan.top && ct.arena.used <= plan.memory.buffer.byteLength, 'after the regions');
+  t.ok(Arena.sameIdentity(ct.arena!.buffer, plan.memory.buffer as unknown as SharedArrayBuffer), 'the identity words of the memory as made');
+  t.throws(() => new Conntrack({ tcpMax: 262144 }, 0, { memory: plan.memory, top: plan.top }), RangeError, 'larger tables than the memory has room for: refused');
+  t.throws(() => new Conntrack(options.conntrack, 0, { memory: plan.memory, top: plan.top + 8 }), RangeError, 'a top off the 64-byte grid: refused');
+  // a pool of one: the regions are known before the worker answers, and its answer is the same layout in that memory
+  const pool = startPool({ workers: 1, classifier: options });
+  try {
+    const planned = pool.plannedRegions(0);
+    t.ok(planned !== null, 'planned at once');
+    const answered = await pool.regions(0);
+    t.same(answered?.starts, planned?.starts, 'the worker took the planned regions');
+    t.ok(answered !== null && planned !== null && Arena.sameIdentity(answered.memory.buffer as unknown as SharedArrayBuffer, planned.memory.buffer as unknown as SharedArrayBuffer), 'in the memory the main thread made');
+  } finally {
+    await pool.destroy();
+  }
+  const two = startPool({ workers: 2, classifier: options });
+  try {
+    t.equal(two.plannedRegions(0), null, 'two workers: no regions');
+    t.equal(await two.regions(0), null, 'and none from the workers');
+  } finally {
+    await two.destroy();
+  }
 });
 
 t.test('1 worker killed mid-replay: its replacement classifies the batches read into the old memory', async (t) => {
