@@ -20,6 +20,23 @@ export function bootCli(argv: string[] = process.argv.slice(2)): boolean {
   const bundle = freshBundle(new URL('./replay.bundle.cjs', import.meta.url));
   if (!bundle) return false;
   const b = runScriptBundle<typeof import('./replay-entry.js')>(bundle);
-  void b.exports.start(argv.slice(1)).then(() => b.saveCache());
+  void b.exports.start(argv.slice(1)).then(async () => {
+    b.saveCache();
+    // the process ends once its output is out, with the exit code the command set: Node's own exit would first tear
+    // the main thread's heap down page by page (munmap/madvise, ~5-10 ms after a 2-million-packet replay), which the
+    // kernel's exit does at once (alternating runs: paired median -12.1 ms, 30 pairs)
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit();
+  });
   return true;
+}
+
+/** Resolves when `s` has written everything it was handed (at once when it has nothing queued, or is closed). */
+function flushed(s: NodeJS.WriteStream): Promise<void> {
+  if (s.writableLength === 0 || s.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.once('drain', resolve);
+    s.once('close', resolve);
+    s.once('error', () => resolve());
+  });
 }

@@ -252,6 +252,29 @@ t.test('kpf replay gives the same output with and without the bundle', { skip: b
   t.notMatch(bad.stderr, /\n\s+at /, 'no stack trace');
 });
 
+t.test('the bundled replay ends its process once its output is out, with the command’s exit code', { skip: built ? false : 'dist/ is not built (npm run build)' }, async (t) => {
+  // cli/boot.ts exits at once after the command (no teardown of the heap): every line of a large output through a
+  // pipe, and the exit code of a capture that ends early on damage (3)
+  const dir = mkdtempSync(join(tmpdir(), 'kpf-exit-'));
+  try {
+    const capture = join(dir, 'big.pcap');
+    const g = spawnSync(process.execPath, [`${ROOT}bin/kpf.js`, 'gen', 'traffic', '--lab', '-o', capture, '--packets', '30000', '--flows', '500', '--seed', '5'], { encoding: 'utf8' });
+    t.equal(g.status, 0, 'generated') || t.comment(g.stderr);
+    const r = spawnSync(process.execPath, [`${ROOT}bin/kpf.cjs`, 'replay', '--lab', capture, '-o', 'json', '--workers', '1'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    t.equal(r.status, 0, 'exit 0') || t.comment(r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    t.equal(lines.length, 30000, `every record's line through the pipe (${r.stdout.length} bytes)`);
+    t.match(lines[29999], /"index":29999\b/, 'the last one last');
+    const bytes = readFileSync(capture);
+    writeFileSync(join(dir, 'cut.pcap'), bytes.subarray(0, bytes.length - 7));
+    const cut = spawnSync(process.execPath, [`${ROOT}bin/kpf.cjs`, 'replay', '--lab', join(dir, 'cut.pcap'), '-o', 'summary', '--workers', '1'], { encoding: 'utf8' });
+    t.equal(cut.status, 3, 'a capture cut in its last record: exit 3') || t.comment(cut.stderr);
+    t.match(cut.stdout, /Records: 29999 /, 'the records before the damage');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 t.test('packageFile: a file of the package from a module in src/, in dist/ or inlined in a bundle', async (t) => {
   const { packageFile } = await import('../../src/core/bundle.js');
   t.equal(packageFile('file:///a/kpf/src/lab/lab.ts', 'examples/lab/').href, 'file:///a/kpf/examples/lab/', 'from src/');
