@@ -25,7 +25,9 @@ export async function loadFromFlags(v: Values, io: Io): Promise<Loaded> {
   const options = loadOptionsFrom(v);
   const cwd = io.cwd ?? process.cwd();
   const sources = sourcePaths(v, io);
-  const loaded = await loadManifests(sources, { ...options, ...(io.stdin ? { stdin: io.stdin } : {}) });
+  // (io.stdin only for a `-f -`: Node builds process.stdin, ~2 ms, on first access)
+  const stdin = sources.includes('-') ? io.stdin : undefined;
+  const loaded = await loadManifests(sources, { ...options, ...(stdin ? { stdin } : {}) });
   const built = buildCluster(loaded.objects, options);
   const diagnostics = [...loaded.diagnostics, ...built.diagnostics].map((d) => relativise(d, cwd));
   if (diagnostics.some((d) => d.severity === 'error')) throw new ManifestError(diagnostics);
