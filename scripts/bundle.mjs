@@ -98,16 +98,7 @@ if (piscinaPatched !== 1) {
   writeInputs(cliOut, cli);
 }
 // and its loader, which bin/kpf.cjs requires
-const bootOut = join(dist, 'cli/boot.cjs');
-const boot = await esbuild.build({
-  ...common,
-  entryPoints: [join(dist, 'cli/boot.js')],
-  outfile: bootOut,
-  define: { 'import.meta.url': '__kpfBootUrl' },
-  banner: { js: '"use strict";\nvar __kpfBootUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [{ name: 'packages', setup: (b) => b.onResolve({ filter: /^[^./]/ }, () => ({ external: true })) }],
-});
-writeInputs(bootOut, boot);
+await smallScript('cli/boot.js', 'cli/boot.cjs');
 
 // 2. the worker's bundle, and the thread script that runs it
 const workerEntry = join(dist, 'workers/verdict.worker.js');
@@ -137,16 +128,24 @@ const worker = await esbuild.build({
 });
 writeInputs(workerOut, worker);
 writeExternals(workerOut, worker);
-const threadOut = join(dist, 'workers/verdict.thread.cjs');
-const thread = await esbuild.build({
-  ...common,
-  entryPoints: [join(dist, 'workers/verdict.thread.js')],
-  outfile: threadOut,
-  define: { 'import.meta.url': '__kpfThreadUrl' },
-  banner: { js: '"use strict";\nvar __kpfThreadUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [{ name: 'packages', setup: (b) => b.onResolve({ filter: /^[^./]/ }, () => ({ external: true })) }],
-});
-writeInputs(threadOut, thread);
+await smallScript('workers/verdict.thread.js', 'workers/verdict.thread.cjs');
+
+/**
+ * A script that Node loads with `require` (a loader of a bundle, with core/bundle.js): `entry` and the modules of kpf
+ * it imports, in the CommonJS shape, beside it (its `import.meta.url` is its own file's URL).
+ */
+async function smallScript(entry, out) {
+  const outfile = join(dist, out);
+  const built = await esbuild.build({
+    ...common,
+    entryPoints: [join(dist, entry)],
+    outfile,
+    define: { 'import.meta.url': '__kpfScriptUrl' },
+    banner: { js: '"use strict";\nvar __kpfScriptUrl = require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [{ name: 'packages', setup: (b) => b.onResolve({ filter: /^[^./]/ }, () => ({ external: true })) }],
+  });
+  writeInputs(outfile, built);
+}
 
 /** `bundle` in ASCII, and its inputs beside it (paths relative to it) */
 function writeInputs(bundle, built) {

@@ -32,6 +32,17 @@ function boot(argv: string[], env: NodeJS.ProcessEnv = process.env) {
   return { booted: /booted=true/.test(r.stderr), stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
+/** Runs `check` while `input` looks newer than `bundle` (as after a plain `tsc`), then gives `input` its time back. */
+function whileNewer(input: string, bundle: string, check: () => void): void {
+  const st = statSync(input);
+  try {
+    utimesSync(input, st.atime, new Date(statSync(bundle).mtimeMs + 5000));
+    check();
+  } finally {
+    utimesSync(input, st.atime, st.mtime);
+  }
+}
+
 /** the internal modules of Node's ES module loader that load only when it loads an ES module */
 const ESM_PROBE = `process.on('exit', () => process.stderr.write('esm-modules=' + process.moduleLoadList.some((m) => /esm\\/module_job/.test(m)) + '\\n'));`;
 
@@ -49,15 +60,6 @@ t.test('the built replay command runs from its CLI bundle when fresh, and from t
   t.ok(inputs.some((f) => f.endsWith('piscina/dist/index.js')), 'piscina is inlined');
   t.ok(inputs.includes('commands/replay-run.js') && inputs.includes('../workers/pool.js'), 'the replay body and the pool are in it');
   t.notOk(inputs.some((f) => /commands\/(get|lab|bench)\.js$/.test(f)), 'and no other command');
-  const whileNewer = (input: string, bundle: string, check: () => void): void => {
-    const st = statSync(input);
-    try {
-      utimesSync(input, st.atime, new Date(statSync(bundle).mtimeMs + 5000));
-      check();
-    } finally {
-      utimesSync(input, st.atime, st.mtime);
-    }
-  };
   const input = fileURLToPath(new URL(inputs[Math.floor(inputs.length / 2)]!, `file://${CLI}`));
   whileNewer(input, BUNDLE, () => t.notOk(boot(['replay', '--help']).booted, `stale bundle (${input.slice(ROOT.length)} is newer): not used`));
   whileNewer(`${ROOT}dist/core/bundle.js`, BOOT, () => t.notOk(boot(['replay', '--help']).booted, 'stale loader (core/bundle.js is newer): not used'));
@@ -184,15 +186,6 @@ t.test('the built worker pool hands piscina the thread script of the worker bund
   t.ok(inputs.includes('../datapath/wasm-core.js'), 'the fast path is inlined (its wasm URL resolves alike from dist/workers/)');
   // an input newer than its bundle (a plain tsc since): the worker module, for the worker bundle's inputs and for the
   // thread script's own (verdict.thread.js and core/bundle.js)
-  const whileNewer = (input: string, bundle: string, check: () => void): void => {
-    const st = statSync(input);
-    try {
-      utimesSync(input, st.atime, new Date(statSync(bundle).mtimeMs + 5000));
-      check();
-    } finally {
-      utimesSync(input, st.atime, st.mtime);
-    }
-  };
   const input = fileURLToPath(new URL(inputs.find((f) => f.endsWith('conntrack.js'))!, `file://${WORKERS}`));
   whileNewer(input, WORKER_BUNDLE, () => t.equal(pool.workerFile(), `${WORKERS}verdict.worker.js`, 'stale bundle: the module'));
   t.equal(pool.workerFile(), THREAD, 'fresh again');
