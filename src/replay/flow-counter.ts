@@ -36,6 +36,7 @@ export class FlowCounter {
   }
 
   private put(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number, c: number): void {
+    if (!(c > 0)) return;
     // the words an IPv4 key has first (the kind, the addresses' last words, the port); the other six, zero for IPv4,
     // only when one is not: a third of the rounds for the common key
     let h = mixI(0x6b706664, k0);
@@ -125,7 +126,10 @@ export class FlowCounter {
       counts[k++] = this.counts[i]!;
     }
     const overflow = this.overflow;
-    if (this.size > 0) this.keys.fill(0);
+    if (this.size > 0) {
+      this.keys.fill(0);
+      this.counts.fill(0);
+    }
     this.size = 0;
     this.overflow = 0;
     return { keys, counts, overflow };
@@ -133,23 +137,26 @@ export class FlowCounter {
 
   /**
    * The keys with the `n` largest counts, ties at the cut included (so possibly more than n), as fresh arrays of
-   * their ten words with their counts, in no particular order; only those keys are put into arrays.
+   * their ten words with their counts, the largest counts first; only those keys are put into arrays.
    */
   top(n: number): Array<[number[], number]> {
     if (n <= 0 || this.size === 0) return [];
-    const held = new Float64Array(this.size);
-    let k = 0;
-    for (let i = 0; i <= this.mask; i++) if (this.keys[i * W] !== 0) held[k++] = this.counts[i]!;
-    held.sort();
-    const cut = held[Math.max(0, held.length - n)]!;
+    // with the typed arrays' own sort and indexOf (native code): this runs once, at the end of a replay, where loops
+    // over the table's slots still ran in V8's interpreter (~2.5-7 ms for ~8,000 flows in 16,384 slots). An empty
+    // slot counts 0 and a held key at least 1 (put counts only c > 0; take clears the counts too).
+    const sorted = this.counts.slice().sort();
+    const cut = Math.max(1, sorted[Math.max(0, sorted.length - n)]!);
     const out: Array<[number[], number]> = [];
-    for (let i = 0; i <= this.mask; i++) {
-      const o = i * W;
-      if (this.keys[o] === 0 || this.counts[i]! < cut) continue;
-      out.push([Array.from(this.keys.subarray(o, o + W)), this.counts[i]!]);
+    let prev = 0;
+    for (let j = sorted.length - 1; j >= 0 && sorted[j]! >= cut; j--) {
+      const v = sorted[j]!;
+      if (v === prev) continue;
+      prev = v;
+      for (let i = this.counts.indexOf(v); i >= 0; i = this.counts.indexOf(v, i + 1)) out.push([Array.from(this.keys.subarray(i * W, i * W + W)), v]);
     }
     return out;
   }
+
 
   /** Calls fn for every key (a fresh array of its ten words), its count and its slot. Not for the hot path. */
   forEach(fn: (key: number[], count: number, slot: number) => void): void {

@@ -50,3 +50,29 @@ t.test('top(n): the keys of the n largest counts, ties at the cut included', asy
   t.same(c.top(0), []);
   t.same(new FlowCounter(10).top(3), []);
 });
+
+t.test('top(n) against a sort of every held key, also after take() and growth; largest counts first', async (t) => {
+  const rng = new Prng(17);
+  for (let round = 0; round < 40; round++) {
+    const c = new FlowCounter(100_000, 4);
+    const keys = 1 + rng.below(3000);
+    // counts with many ties (a few values) or spread out
+    const spread = 1 + rng.below(round % 2 === 0 ? 5 : 400);
+    if (round % 5 === 4) {
+      // a counter that handed its keys over (a worker's, each batch) counts again from empty
+      for (let k = 0; k < 50; k++) c.add(0x411, k, 0, 0, 7, 0, 0, 0, 8, 53);
+      t.equal(c.take().counts.length, 50);
+      t.same(c.top(5), [], 'nothing after take()');
+    }
+    for (let k = 0; k < keys; k++) c.addCount(0x406, k, 0, 0, k * 3, 0, 0, 0, 11, 80, 1 + rng.below(spread));
+    const held: Array<[number, number]> = [];
+    c.forEach((w, n) => held.push([w[1]!, n]));
+    const n = 1 + rng.below(20);
+    const sortedCounts = held.map(([, x]) => x).sort((a, b) => b - a);
+    const cut = sortedCounts[Math.min(n, sortedCounts.length) - 1]!;
+    const want = held.filter(([, x]) => x >= cut).map(([k, x]) => `${k}:${x}`).sort();
+    const got = c.top(n);
+    t.same(got.map(([w, x]) => `${w[1]}:${x}`).sort(), want, `round ${round}: ${keys} keys, top ${n}`);
+    t.ok(got.every((e, i) => i === 0 || got[i - 1]![1] >= e[1]), `round ${round}: largest counts first`);
+  }
+});
