@@ -370,8 +370,8 @@ export async function replay(
   let seq = 0;
   let tSteady = 0;
   let ok = false;
-  // the worker's ring (replay/ring.ts), started with the first batch read into one of its regions (null before, or
-  // when not used); once it is dead or stopped, batches go as tasks again
+  // the worker's ring (replay/ring.ts), started before the first batch is read (null when not used); once it is dead
+  // or stopped, batches go as tasks again
   let ring: Ring | null = null;
   // (KPF_RING=0 turns it off too: the A/B of replay/ring.ts's measurement, as KPF_WASM=0 is the fast path's)
   const ringWanted = W === 1 && regions !== null && opts.ring !== false && process.env.KPF_RING !== '0';
@@ -594,6 +594,10 @@ export async function replay(
   };
 
   try {
+    // the ring's long task goes to the worker now, before the first batch is read: the worker attaches the snapshot
+    // and makes its classifier meanwhile, and is waiting in the ring when the first batch is posted (from the first
+    // batch on, that hand-over and set-up took ~1-1.5 ms before the worker started it)
+    if (ringWanted) ring = startRing();
     try {
       for await (const b of reader) {
         if (b.count === 0) continue;

@@ -174,6 +174,33 @@ t.test('a pcapng block larger than a region after batches in the ring: the ring 
   t.same(w.counters, b.summary.workers[0]?.counters, 'the same counters as the staged copy');
 });
 
+t.test('the ring starts before the first batch: a capture without records, and one whose first block is past a region', async (t) => {
+  const empty = path.join(tmp, 'empty.pcap');
+  const hdr = new Uint8Array(24);
+  const dv = new DataView(hdr.buffer);
+  dv.setUint32(0, 0xa1b2c3d4, true);
+  dv.setUint16(4, 2, true);
+  dv.setUint16(6, 4, true);
+  dv.setUint32(16, 65535, true);
+  dv.setUint32(20, 1, true);
+  writeFileSync(empty, hdr);
+  const e = await run({}, empty);
+  t.equal(e.n, 0, 'no records');
+  t.equal(e.summary.workerFailures, 0, 'the ring stopped at its first entry, no failure');
+  t.equal(e.summary.workers[0]?.ringBatches ?? 0, 0, 'no batch from the ring');
+  // the first block is larger than a region: the ring stops at once, and tasks take every batch
+  const le = true;
+  const frames = Array.from({ length: 2000 }, (_, i) => ethernet(0x0800, ipv4({ src: `10.244.1.${1 + (i % 40)}`, dst: `10.244.2.${1 + (i % 9)}`, proto: 17 }, udp(1000 + (i % 300), 53))));
+  const file = path.join(tmp, 'big-first.pcapng');
+  writeFileSync(file, cat(ngShb(le), ngIdb(le, 1), ngBlock(le, 0x00000bad, cat(new Uint8Array([0x00, 0x00, 0x7e, 0xc8]), new Uint8Array(1_500_000))), ...frames.map((f, i) => ngEpb(le, 0, BigInt(1_800_000_000_000_000 + i * 1000), f))));
+  const a = await run({}, file);
+  const b = await run({ inPlace: false }, file);
+  t.equal(a.n, 2000, 'every record');
+  for (const col of RECORD_COLS) t.same([...a.out[col].subarray(0, 2000)], [...b.out[col].subarray(0, 2000)], col);
+  t.equal(a.summary.workerFailures, 0, 'no failure');
+  t.equal(a.summary.workers[0]?.ringBatches, 0, 'none from the ring');
+});
+
 t.test('pcapng with several sections and a big-endian nanosecond pcap: the same verdicts in place', async (t) => {
   const here = path.dirname(new URL(import.meta.url).pathname);
   for (const f of ['multi-section.pcapng', 'eth-be-nsec.pcap', 'lab.pcap']) {
