@@ -49,7 +49,8 @@ for (const dir of ['cli', 'cli/commands', 'workers']) {
   }
 }
 
-const isPackage = (path) => /^[^./]/.test(path);
+/** esbuild plugin: every package stays external (required from node_modules at run time) */
+const packagesExternal = { name: 'packages', setup: (b) => b.onResolve({ filter: /^[^./]/ }, () => ({ external: true })) };
 const inNodeModules = (file) => file.includes(`${sep}node_modules${sep}`);
 const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', metafile: true, absWorkingDir: root, logLevel: 'warning', legalComments: 'none' };
 
@@ -111,10 +112,10 @@ const worker = await esbuild.build({
   outfile: workerOut,
   define: { 'import.meta.url': '__kpfUrl' },
   plugins: [
+    packagesExternal,
     {
       name: 'externals',
       setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (a) => (isPackage(a.path) ? { external: true } : undefined));
         b.onResolve({ filter: /^\./ }, (a) => {
           const file = resolve(a.resolveDir, a.path);
           if (a.importer === '' || file === workerEntry || inNodeModules(a.importer) || !locationRelative(file) || depth(dirname(file)) === depth(dirname(workerOut))) return undefined;
@@ -142,7 +143,7 @@ async function smallScript(entry, out) {
     outfile,
     define: { 'import.meta.url': '__kpfScriptUrl' },
     banner: { js: '"use strict";\nvar __kpfScriptUrl = require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [{ name: 'packages', setup: (b) => b.onResolve({ filter: /^[^./]/ }, () => ({ external: true })) }],
+    plugins: [packagesExternal],
   });
   writeInputs(outfile, built);
 }

@@ -1438,10 +1438,7 @@ export class Conntrack {
    * of an arena another thread made (its memory, with `top` bytes allocated: replay/slot-layout.ts planRegions).
    */
   constructor(opts: ConntrackOptions = {}, extraArenaBytes = 0, over?: { memory: WebAssembly.Memory; top: number }) {
-    const given = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');
-    const tcpMax = opts.tcpMax ?? 262144;
-    const anyMax = opts.anyMax ?? 131072;
-    const nr = opts.ruleRefs ?? 2;
+    const { given, tcpMax, anyMax, nr } = Conntrack.sizes(opts);
     const bytes = Conntrack.arenaBytes(opts, extraArenaBytes);
     let arena: Arena | null = null;
     if (over !== undefined) {
@@ -1460,12 +1457,8 @@ export class Conntrack {
     this.other = new CtTable('any', anyMax, tcpMax, timeouts, nr, opts.evictionSample ?? 16, arena ?? undefined);
   }
 
-  /**
-   * The bytes of the arena (wasm-core.ts Arena) that tables of these options take, with `extraArenaBytes` for the
-   * caller's own regions; null when the tables are plain typed arrays (`wasm: false`, no WebAssembly fast path, or
-   * tables too large for one memory). Throws on bad options, as the constructor does.
-   */
-  static arenaBytes(opts: ConntrackOptions = {}, extraArenaBytes = 0): number | null {
+  /** The options' timeouts, table capacities and rule references, defaults filled in and checked. */
+  private static sizes(opts: ConntrackOptions): { given: CtTimeouts; tcpMax: number; anyMax: number; nr: number } {
     const given = opts.timeouts ?? ctTimeouts(opts.profile ?? 'linux');
     const tcpMax = opts.tcpMax ?? 262144;
     const anyMax = opts.anyMax ?? 131072;
@@ -1473,6 +1466,16 @@ export class Conntrack {
     if (!Number.isInteger(nr) || nr < 0 || nr > 16) throw new RangeError(`conntrack: bad ruleRefs ${nr}`);
     CtTable.checkCapacity('tcp', tcpMax);
     CtTable.checkCapacity('any', anyMax);
+    return { given, tcpMax, anyMax, nr };
+  }
+
+  /**
+   * The bytes of the arena (wasm-core.ts Arena) that tables of these options take, with `extraArenaBytes` for the
+   * caller's own regions; null when the tables are plain typed arrays (`wasm: false`, no WebAssembly fast path, or
+   * tables too large for one memory). Throws on bad options, as the constructor does.
+   */
+  static arenaBytes(opts: ConntrackOptions = {}, extraArenaBytes = 0): number | null {
+    const { given, tcpMax, anyMax, nr } = Conntrack.sizes(opts);
     const bytes = CtTable.arenaBytes(tcpMax, nr) + CtTable.arenaBytes(anyMax, nr) + Arena.size(8 * given.length) + FAST_SCRATCH_BYTES + extraArenaBytes;
     return opts.wasm !== false && bytes <= Arena.MAX_BYTES && fastModule() !== null ? bytes : null;
   }

@@ -327,9 +327,8 @@ export async function replay(
     fastModule();
     pool ??= startPool(opts);
     if (opts.workers === 1 && opts.inPlace !== false) {
-      // laid out by this thread when the pool was prepared (the first batches are read there while the worker boots),
-      // else as the worker answers
-      const r = pool.plannedRegions(0) ?? (await pool.regions(0));
+      // laid out by this thread when the pool was prepared: the first batches are read there while the worker boots
+      const r = pool.plannedRegions(0);
       // a region holds a batch of up to r.records records read in chunks of r.chunk bytes
       if (r !== null && r.chunk >= SLOT_BYTES && r.records >= opts.batchSize) {
         regions = { ...r, starts: [...r.starts] };
@@ -375,8 +374,8 @@ export async function replay(
   let ring: Ring | null = null;
   // (KPF_RING=0 turns it off too: the A/B of replay/ring.ts's measurement, as KPF_WASM=0 is the fast path's)
   const ringWanted = W === 1 && regions !== null && opts.ring !== false && process.env.KPF_RING !== '0';
-  /** Whether a batch goes into the ring: wanted, and the ring not yet started, or neither stopped nor dead. */
-  const ringOpen = (): boolean => ringWanted && (ring === null || (!ring.stopped && !ring.dead));
+  /** Whether batches go into the ring: neither stopped nor dead. */
+  const ringOpen = (r: Ring): boolean => !r.stopped && !r.dead;
   const startRing = (): Ring => {
     const buffers = ringBuffers();
     const task = pool.runRing(0, { ring: buffers, snapshot: handle, options: opts.classifier });
@@ -469,13 +468,13 @@ export async function replay(
       sharder.shard(buf, n, slot.offsets, slot.capLens, slot.wireLens, slot.linkTypes, g.shards);
       g.gather(n);
     }
-    // a batch that is not in a region (a record past a region's chunk) after batches in the ring: the ring stops after
-    // them, and this batch and the rest go as tasks (queued behind the long task, so in order)
-    if (ring !== null && ringOpen() && slot.regionStart < 0) stopRing(ring, mySeq);
-    if (ringOpen() && slot.regionStart >= 0) {
-      ring ??= startRing();
+    const rg = ring;
+    // a batch that is not in a region (a record past a region's chunk): the ring stops after the batches before it,
+    // and this batch and the rest go as tasks (queued behind the long task, so in order)
+    if (rg !== null && ringOpen(rg) && slot.regionStart < 0) stopRing(rg, mySeq);
+    if (rg !== null && ringOpen(rg)) {
       const flags = (desc !== null ? RingFlag.DESC : 0) | (listing ? RingFlag.LISTED : 0) | (opts.crashBatch === mySeq ? RingFlag.CRASH : 0) | (opts.failBatch === mySeq ? RingFlag.FAIL : 0);
-      const part = postRing(ring, mySeq, slot, n, flags).then((r) => {
+      const part = postRing(rg, mySeq, slot, n, flags).then((r) => {
         if (r !== null && r.count !== n) throw new KpfError('KPF_ERR_INTERNAL', `batch ${mySeq}: worker 0 classified ${r.count} of its ${n} records`);
         return r;
       });
@@ -613,7 +612,7 @@ export async function replay(
     const rg = ring as Ring | null;
     if (rg !== null) {
       // every entry is free: the next one tells the worker's long task to return
-      if (ringOpen()) stopRing(rg, seq);
+      if (ringOpen(rg)) stopRing(rg, seq);
       await rg.ended;
     }
     summary.workers = await pool.stats();

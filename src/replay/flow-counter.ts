@@ -157,7 +157,6 @@ export class FlowCounter {
     return out;
   }
 
-
   /** Calls fn for every key (a fresh array of its ten words), its count and its slot. Not for the hot path. */
   forEach(fn: (key: number[], count: number, slot: number) => void): void {
     for (let i = 0; i <= this.mask; i++) {

@@ -1,9 +1,9 @@
 /**
  * The memory of one replay batch (replay/engine.ts SharedSlot) laid out in one region of a worker's module memory:
  * with one worker the replay's main thread reads batches straight into that memory, and the worker's module
- * classifies them where they are (datapath/classify.ts classifyInPlace). The worker reserves the regions
- * (workers/verdict.worker.ts, its `prepare` task) and hands their offsets to the main thread; both lay a region out
- * with this function.
+ * classifies them where they are (datapath/classify.ts classifyInPlace). The main thread lays the regions out
+ * ({@link planRegions}, in a memory it hands the worker with its `prepare` task: workers/verdict.worker.ts); both lay
+ * a region out with this function.
  */
 import type { ClassifierOptions } from '../datapath/classify.js';
 import { VerdictBatch } from '../datapath/classify.js';

@@ -85,31 +85,28 @@ export class ShardedPool {
   prepare(options: ClassifierOptions): void {
     // with one thread, its module memory gets batch regions for the main thread to read into (replay/engine.ts), laid
     // out here in a memory made here, so that the main thread can read into them before the thread has booted
-    const regions = this.pools.length === 1;
-    const plan = regions ? planRegions(options) : null;
+    const plan = this.pools.length === 1 ? planRegions(options) : null;
     this.planned = plan;
     const arena = plan !== null ? { arena: { memory: plan.memory, top: plan.top, starts: plan.starts } } : {};
-    this.prepared = this.pools.map((p) => (p.run({ prepare: options, ...(regions ? { regions } : {}), ...arena } satisfies PrepareTask) as Promise<SlotRegions | null>).catch(() => null));
+    this.prepared = this.pools.map((p) => (p.run({ prepare: options, ...arena } satisfies PrepareTask) as Promise<SlotRegions | null>).catch(() => null));
   }
 
   private prepared: Array<Promise<SlotRegions | null>> = [];
   private planned: PlannedRegions | null = null;
 
   /**
-   * The batch regions this thread laid out for shard `shard` in {@link prepare} (one worker only), known at once;
-   * null when there are none, and then {@link regions} answers from the worker. A worker that failed its `prepare`
-   * fails the batches read there (they get the default verdict), as a thread that dies does.
+   * The batch regions this thread laid out for shard `shard` in {@link prepare} (one worker only), known at once, or
+   * null. A worker that failed its `prepare` fails the batches read there (they get the default verdict), as a thread
+   * that dies does. The regions are valid for that thread; a thread that replaces it has its own memory and
+   * classifies batches read there like any other.
    */
-  plannedRegions(shard: number): SlotRegions | null {
-    if (shard !== 0 || this.planned === null) return null;
-    const { memory, starts, records, chunk } = this.planned;
-    return { memory, starts: [...starts], records, chunk };
+  plannedRegions(shard: number): Readonly<SlotRegions> | null {
+    return shard === 0 ? this.planned : null;
   }
 
   /**
-   * The batch regions in shard `shard`'s module memory that its `prepare` reserved (with one worker), or null: none
-   * asked for, the tables not in a WebAssembly memory, or the task failed. The regions are valid for the thread that
-   * reserved them; a thread that replaces it has its own memory and classifies batches read there like any other.
+   * The worker's answer to its `prepare`: the planned regions, in the memory it put its tables in; null when none
+   * were planned, or the task failed.
    */
   regions(shard: number): Promise<SlotRegions | null> {
     return this.prepared[shard] ?? Promise.resolve(null);

@@ -11,7 +11,7 @@ import { Conntrack } from '../datapath/conntrack.js';
 import { VerdictTally, establishedCounts, type TallyCounts } from '../replay/tally.js';
 import { GatheredColumns } from './gather.js';
 import type { RecordColumns } from '../sources/reader.js';
-import { REGIONS, REGION_RECORDS, SLOT_BYTES, slotLayout, slotViews, type SlotRegions, type SlotViews } from '../replay/slot-layout.js';
+import { REGION_RECORDS, SLOT_BYTES, slotViews, type SlotRegions, type SlotViews } from '../replay/slot-layout.js';
 import { RING_ENTRIES, RING_WORDS, RingFlag, RingState, RingWord, type RingBuffers } from '../replay/ring.js';
 
 /** A batch's shared chunk and record columns (SharedArrayBuffer-backed), and what to do with them. */
@@ -121,15 +121,17 @@ let prepared: { options: string; parts: PreparedClassifier } | undefined;
 
 /**
  * A task that builds the conntrack tables (tens of MB) and the rest of the classifier but its snapshot
- * (Classifier.prepare) while the main thread is still loading the manifests. With
- * `regions`, their memory (the fast path's) gets REGIONS batch regions too, and the task returns them
- * (replay/slot-layout.ts): the main thread of a 1-worker replay reads its batches there, and the module classifies
- * them where they are. Null when the tables are not in a WebAssembly memory (KPF_WASM=0, checksums verified).
+ * (Classifier.prepare) while the main thread is still loading the manifests. With `arena`, the tables go in the
+ * memory where the main thread of a 1-worker replay laid out its batch regions (replay/slot-layout.ts planRegions):
+ * it reads its batches there, and the module classifies them where they are; the task returns the regions. Null
+ * without them.
  */
 export interface PrepareTask {
   prepare: ClassifierOptions;
-  regions?: boolean;
-  /** the regions the main thread laid out in a memory it made, and the bytes they take there (slot-layout.ts planRegions) */
+  /**
+   * With one worker: the batch regions the main thread laid out in a memory it made, and the bytes they take there
+   * (slot-layout.ts planRegions); the tables go in the rest of it
+   */
   arena?: { memory: WebAssembly.Memory; top: number; starts: number[] };
 }
 
@@ -250,28 +252,17 @@ let ringBatches = 0;
 
 function prepare(task: PrepareTask): SlotRegions | null {
   if (classifier) return null;
-  const layout = slotLayout(REGION_RECORDS, SLOT_BYTES);
-  // no fast path with checksums verified: nothing would classify in place
-  const regions = task.regions === true && task.prepare.decode?.verifyChecksums !== true;
-  // the regions laid out by the main thread at the start of a memory it made (replay/slot-layout.ts planRegions), the
-  // tables in the rest; or both here
-  const given = regions ? task.arena : undefined;
-  const ct = given ? new Conntrack(task.prepare.conntrack ?? {}, 0, given) : new Conntrack(task.prepare.conntrack ?? {}, regions ? REGIONS * layout.bytes : 0);
+  // the tables in the rest of the memory the main thread laid the regions out in (replay/slot-layout.ts planRegions)
+  const given = task.arena;
+  const ct = new Conntrack(task.prepare.conntrack ?? {}, 0, given);
   const a = ct.arena;
-  const starts: number[] = [];
-  if (regions && a !== null) {
-    for (let k = 0; k < REGIONS; k++) {
-      const at = given ? given.starts[k]! : a.alloc(layout.bytes);
-      starts.push(at);
-      regionViews.set(at, slotViews(a.buffer, at, REGION_RECORDS, SLOT_BYTES));
-    }
-  }
+  if (given !== undefined && a !== null) for (const at of given.starts) regionViews.set(at, slotViews(a.buffer, at, REGION_RECORDS, SLOT_BYTES));
   // the rest of the classifier but its snapshot, so that the first batch only attaches that
   prepared = { options: JSON.stringify(task.prepare), parts: Classifier.prepare(task.prepare, ct) };
   // the fast path's main loop compiled by V8's optimizing compiler while the main thread loads the manifests
   prepared.parts.core?.warmUp();
-  if (!regions || a === null) return null;
-  return { memory: a.memory, starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
+  if (given === undefined || a === null) return null;
+  return { memory: a.memory, starts: given.starts, records: REGION_RECORDS, chunk: SLOT_BYTES };
 }
 
 function stats(): WorkerStats | null {
