@@ -110,6 +110,8 @@ export interface ReplaySink {
    * (datapath/wasm-core.ts Describer), which hold the dropped frames' flow keys the sink would parse.
    */
   listed?(b: ReplayBatch & { counts: TallyCounts; list: Uint32Array; desc?: Uint32Array }): void | Promise<void>;
+  /** the capture's reader, once it has read the file's header (before the first batch) */
+  opened?(reader: CaptureReader): void;
 }
 
 export interface ReplaySummary {
@@ -339,6 +341,7 @@ export async function replay(
       }
     }
     reader = await openCapture(input, { maxBatch: opts.batchSize, bufferSize: SLOT_BYTES, arena });
+    sink.opened?.(reader);
   } catch (e) {
     await pool?.destroy();
     throw e;

@@ -9,7 +9,7 @@ import { PacketVerdict } from '../../datapath/classify.js';
 import type { Snapshot } from '../../datapath/snapshot.js';
 import { compile, type Compiled } from '../../policy/compile.js';
 import { buildSnapshot } from '../../policy/snapshot.js';
-import { replay, type ReplayOptions, type ReplaySink, type ReplaySummary } from '../../replay/engine.js';
+import { replay, type ReplayBatch, type ReplayOptions, type ReplaySink, type ReplaySummary } from '../../replay/engine.js';
 import { RecordContext } from '../../replay/records.js';
 import { ReplayStats, metricsText, summaryText } from '../../replay/stats.js';
 import { compactLine, jsonLine, jsonpbLine } from '../../sinks/flow.js';
@@ -53,10 +53,13 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
   let allowedW: PcapWriter | undefined;
   let droppedW: PcapWriter | undefined;
   let writersLinkType = -1;
+  // the pcap outputs have the timestamps' precision of a classic pcap capture (nanoseconds for pcapng's), so that a
+  // record is written as it was read (PcapWriter.writeHeld copies runs of such records whole)
+  let nanos = true;
   const openWriters = (linkType: number) => {
     writersLinkType = linkType;
-    if (typeof v['write-allowed'] === 'string') allowedW = new PcapWriter(v['write-allowed'], { linkType, nanos: true });
-    if (typeof v['write-dropped'] === 'string') droppedW = new PcapWriter(v['write-dropped'], { linkType, nanos: true });
+    if (typeof v['write-allowed'] === 'string') allowedW = new PcapWriter(v['write-allowed'], { linkType, nanos });
+    if (typeof v['write-dropped'] === 'string') droppedW = new PcapWriter(v['write-dropped'], { linkType, nanos });
   };
   const progress = (v['progress'] === true || (io.stderr.isTTY === true && v['no-progress'] !== true)) && fmt !== 'summary';
   const t0 = performance.now();
@@ -66,21 +69,34 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
   let input: string | Readable = capture;
   if (capture === '-') input = io.stdin as Readable;
   const writers = typeof v['write-allowed'] === 'string' || typeof v['write-dropped'] === 'string';
-  const sink: ReplaySink = {
-    async batch({ records, verdicts }) {
-      stats.addBatch(records, verdicts);
-      if (writers) {
-        for (let i = 0; i < verdicts.count; i++) {
-          const lt = records.linkTypes[i]!;
-          if (writersLinkType < 0) openWriters(lt);
-          if (lt !== writersLinkType) {
-            mixedLinkTypes = true;
-            continue;
-          }
-          const w = verdicts.verdict[i] === PacketVerdict.FORWARDED ? allowedW : droppedW;
-          if (w && !w.write(records.buf, records.offsets[i]!, records.capLens[i]!, records.wireLens[i]!, records.tsSec[i]!, records.tsNsec[i]!)) await w.drain();
+  /** Writes the batch's records to --write-allowed / --write-dropped by verdict. */
+  const writePackets = async ({ records, verdicts }: ReplayBatch): Promise<void> => {
+    const { buf, offsets, capLens, wireLens, tsSec, tsNsec, linkTypes } = records;
+    const verdict = verdicts.verdict;
+    for (let i = 0; i < verdicts.count; i++) {
+      const lt = linkTypes[i]!;
+      if (lt !== writersLinkType) {
+        if (writersLinkType >= 0) {
+          mixedLinkTypes = true;
+          continue;
         }
+        openWriters(lt);
       }
+      const w = verdict[i] === PacketVerdict.FORWARDED ? allowedW : droppedW;
+      if (w !== undefined && !w.writeHeld(buf, offsets[i]!, capLens[i]!, wireLens[i]!, tsSec[i]!, tsNsec[i]!)) await w.drain();
+    }
+    // the batch's memory is reused once this returns
+    allowedW?.settle();
+    droppedW?.settle();
+  };
+  const sink: ReplaySink = {
+    opened(reader) {
+      if (reader.format === 'pcap') nanos = reader.nanos;
+    },
+    async batch(b) {
+      const { records, verdicts } = b;
+      stats.addBatch(records, verdicts);
+      if (writers) await writePackets(b);
       if (fmt !== 'summary') {
         const lines: string[] = [];
         for (let i = 0; i < verdicts.count; i++) {
@@ -99,15 +115,21 @@ export async function runReplay({ v, capture, fmt, sem, ropts, nodeName, pool, i
       }
     },
   };
-  // -o summary without pcap outputs needs counts only: with several workers they count their own records
-  if (fmt === 'summary' && !writers) {
-    sink.trackFlows = true;
-    sink.counts = (parts) => {
-      for (const c of parts) stats.merge(c);
-    };
-    sink.listed = ({ records, verdicts, counts, list, desc }) => {
+  // -o summary needs counts only: with several workers they count their own records (unless the pcap outputs need
+  // every record's verdict here), with one worker its module counts the established packets (the pcap outputs then
+  // take every record's verdict from the batch, which the module wrote for all of them)
+  if (fmt === 'summary') {
+    if (!writers) {
+      sink.trackFlows = true;
+      sink.counts = (parts) => {
+        for (const c of parts) stats.merge(c);
+      };
+    }
+    sink.listed = async (b) => {
+      const { records, verdicts, counts, list, desc } = b;
       stats.merge(counts);
       stats.add(records.buf, records.offsets, records.capLens, records.wireLens, records.linkTypes, verdicts, 0, list.length, list, desc);
+      if (writers) await writePackets(b);
     };
   }
   // (the pool's threads exit while the output is written: ~5 ms of the replay's end)

@@ -18,7 +18,8 @@ Usage: kpf replay -f FILE|DIR...|--lab CAPTURE|- [-o json|compact|jsonpb|summary
 Output (-o): json (one object per record, capture order; the default when stdout is not a terminal),
   compact (Hubble-style lines; the default on a terminal), jsonpb (Hubble GetFlowsResponse lines for
   \`hubble observe --input-file\`), summary (counts by verdict and reason, hits per rule, top dropped flows).
-  --write-allowed FILE / --write-dropped FILE   the packets of each verdict as pcap files
+  --write-allowed FILE / --write-dropped FILE   the packets of each verdict as pcap files (with the capture's
+                                                timestamp precision; nanoseconds for a pcapng capture)
   --metrics FILE                                Prometheus text exposition of kpf_* counters, written at the end
 Workers: --workers N (default: cores - 1, at least 1), --batch-size N (default 16384, at least 1024),
   --fail-open (a worker failure forwards the packets it held instead of dropping them)
