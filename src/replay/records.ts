@@ -80,11 +80,21 @@ export function tcpFlagsText(f: number): string {
   return out.join(', ');
 }
 
-/** RFC 3339 with nanoseconds, UTC. */
+/** the whole second {@link rfc3339} formatted last, and its text up to the fraction */
+let lastSec = NaN;
+let lastSecText = '';
+
+/**
+ * RFC 3339 with nanoseconds, UTC. The date and time of the second are formatted once for the records that follow in
+ * the same second (a `Date` and its ISO text a record took ~1.6 µs, a sixth of a `-o json` replay's main thread).
+ */
 export function rfc3339(sec: number, nsec: number): string {
-  const d = new Date(Math.floor(sec) * 1000);
-  const iso = d.toISOString(); // …T10:00:00.000Z
-  return `${iso.slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`;
+  const s = Math.floor(sec);
+  if (s !== lastSec) {
+    lastSecText = `${new Date(s * 1000).toISOString().slice(0, 19)}.`; // …T10:00:00.000Z
+    lastSec = s;
+  }
+  return `${lastSecText}${String(nsec).padStart(9, '0')}Z`;
 }
 
 export function dropReasonName(code: number): string {
