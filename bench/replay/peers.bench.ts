@@ -2,7 +2,8 @@
  * kpf replay side by side with ../shared/peers in one run, on the peers' capture and its manifests: tcpdump's BPF
  * filter (`-w /dev/null`), the C reference classifier, naive JS (Map + string keys), typed-array JS — and kpf replay
  * with 1 and 2 workers (`-o summary`, whole process, as a user runs it: the `kpf` command, bin/kpf), with 1 worker
- * without its WebAssembly fast path (KPF_WASM=0), and kpf on the capture's header alone (its start-up and shut-down).
+ * writing the allowed packets to /dev/null as tcpdump's line does (`--write-allowed`), with 1 worker without its
+ * WebAssembly fast path (KPF_WASM=0), and kpf on the capture's header alone (its start-up and shut-down).
  * When NODE_EXTRA_CA_CERTS is set, also `node bin/kpf.js` with 1 worker, which starts with it (bin/kpf drops it: Node
  * parses that file at start-up, and kpf uses no TLS). Runs go round robin over the variants; ratios are within this
  * run only.
@@ -78,6 +79,8 @@ const variants: Array<[string, string, string[], Record<string, string>?]> = [
   ['node naive (Map, string keys)', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'map']],
   ['node typed-array open addressing', 'node', [join(PEERS_DIR, 'classify.js'), pcap, join(work, 'policy.txt'), 'oa']],
   ['kpf replay, 1 worker', kpf, replayArgs(pcap, 1)],
+  // what tcpdump's line does: the packets the filter passes written out as a pcap
+  ['kpf replay, 1 worker, --write-allowed /dev/null', kpf, [...replayArgs(pcap, 1), '--write-allowed', '/dev/null']],
   ['kpf replay, 2 workers', kpf, replayArgs(pcap, 2)],
   // the same without the WebAssembly fast path (datapath/wasm-core.ts): its gain, measured in the same run
   ['kpf replay, 1 worker, KPF_WASM=0', kpf, replayArgs(pcap, 1), { KPF_WASM: '0' }],
@@ -108,10 +111,10 @@ const c = results.get('C reference classifier')!;
 console.log(`${N} records of 64 B, median of ${RUNS} runs, whole process (Mpps = records / wall seconds)`);
 for (const [name, s] of results) {
   if (name.endsWith('no records')) {
-    console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  (start-up and shut-down only)${cpuOf(name)}`);
+    console.log(`${name.padEnd(48)} ${s.toFixed(3).padStart(7)} s  (start-up and shut-down only)${cpuOf(name)}`);
     continue;
   }
-  console.log(`${name.padEnd(36)} ${s.toFixed(3).padStart(7)} s  ${(N / s / 1e6).toFixed(2).padStart(6)} Mpps  vs C ${(c / s).toFixed(2)}${ref ? `  vs tcpdump ${(ref / s).toFixed(2)}` : ''}${cpuOf(name)}`);
+  console.log(`${name.padEnd(48)} ${s.toFixed(3).padStart(7)} s  ${(N / s / 1e6).toFixed(2).padStart(6)} Mpps  vs C ${(c / s).toFixed(2)}${ref ? `  vs tcpdump ${(ref / s).toFixed(2)}` : ''}${cpuOf(name)}`);
 }
 if (!haveTcpdump) console.log('tcpdump is not installed: its variant was skipped');
 if (extraCerts) console.log(`NODE_EXTRA_CA_CERTS=${extraCerts}: the node variants start with it, except kpf's (bin/kpf drops it)`);
