@@ -14,10 +14,8 @@
  *    found where it was.
  * 2. The replay's worker (dist/workers/verdict.worker.js and its imports) into dist/workers/verdict.worker.bundle.cjs:
  *    workers/pool.ts hands piscina workers/verdict.thread.cjs (workers/verdict.thread.js with core/bundle.js), which
- *    runs it with V8's code cache, so that the thread loads no ES module. A worker thread loads nothing else of kpf, so
- *    everything is inlined but packages, and a module that finds files next to itself only when it sits as deep under
- *    dist/ as the bundle (its relative URLs then resolve alike: datapath/wasm-core's `../../dist/wasm/fast4.wasm`);
- *    any other stays external, and the thread refuses such a bundle.
+ *    runs it with V8's code cache, so that the thread loads no ES module. Everything of kpf is inlined, its modules'
+ *    `import.meta.url` as in 1 (datapath/wasm-core finds `../../dist/wasm/fast4.wasm` from its own place).
  *
  * Bundles are written in ASCII (core/bundle.ts reads them as latin1). Without esbuild (an install without dev
  * dependencies) this script does nothing and kpf loads the modules.
@@ -42,10 +40,11 @@ if (!existsSync(cliEntry)) throw new Error(`bundle: ${relative(root, cliEntry)} 
 // A build starts without code caches (the first run saves them): V8 accepts a cache as long as its bundle's source is
 // unchanged, and a cache saved while collecting coverage by an earlier version of kpf (before core/bundle.ts
 // codeCacheFile kept those apart) holds the coverage's block counters, which every run would then count. The bundles
-// of earlier builds (the replay's body and its pool, each a bundle of its own) go too.
+// of earlier builds (the replay's body and its pool, each a bundle of its own) go too, and the lists of the modules
+// bundles kept out of them, which none does now.
 for (const dir of ['cli', 'cli/commands', 'workers']) {
   for (const f of existsSync(join(dist, dir)) ? readdirSync(join(dist, dir)) : []) {
-    if (f.endsWith('.v8cache') || /^(replay-run|pool-start)\.bundle\.|^verdict\.worker\.bundle\.js$/.test(f)) rmSync(join(dist, dir, f), { force: true });
+    if (f.endsWith('.v8cache') || f.endsWith('.externals.json') || /^(replay-run|pool-start)\.bundle\.|^verdict\.worker\.bundle\.js$/.test(f)) rmSync(join(dist, dir, f), { force: true });
   }
 }
 
@@ -53,6 +52,16 @@ for (const dir of ['cli', 'cli/commands', 'workers']) {
 const packagesExternal = { name: 'packages', setup: (b) => b.onResolve({ filter: /^[^./]/ }, () => ({ external: true })) };
 const inNodeModules = (file) => file.includes(`${sep}node_modules${sep}`);
 const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', metafile: true, absWorkingDir: root, logLevel: 'warning', legalComments: 'none' };
+
+/**
+ * A module of kpf's text for the bundle `outfile`: its `import.meta.url` becomes its own file's URL, resolved from the
+ * bundle's (`__kpfUrl`, core/bundle.ts runScriptBundle) at run time, so that what it finds next to itself is found
+ * where it was, wherever the bundle is.
+ */
+function ownUrl(outfile, file, text) {
+  const rel = relative(dirname(outfile), file).split(sep).join('/');
+  return text.replace(/\bimport\.meta\.url\b/g, `new URL(${JSON.stringify(rel)}, __kpfUrl).href`);
+}
 
 // 1. the replay's CLI bundle. piscina finds its thread script beside its own file (`resolve(__dirname, 'worker.js')`),
 // which inlined would be the bundle's directory: that one expression is rewritten to the script's place from the
@@ -83,8 +92,7 @@ const cli = await esbuild.build({
               `((p) => require('node:fs').existsSync(p) ? p : (0, node_path_1.resolve)((0, node_path_1.dirname)(require.resolve('piscina')), 'worker.js'))((0, node_path_1.resolve)(__dirname, ${atBuild}))`,
             );
           } else if (!inNodeModules(a.path)) {
-            const rel = relative(dirname(cliOut), a.path).split(sep).join('/');
-            text = text.replace(/\bimport\.meta\.url\b/g, `new URL(${JSON.stringify(rel)}, __kpfUrl).href`);
+            text = ownUrl(cliOut, a.path, text);
           }
           return { contents: text, loader: 'js' };
         });
@@ -104,31 +112,16 @@ await smallScript('cli/boot.js', 'cli/boot.cjs');
 // 2. the worker's bundle, and the thread script that runs it
 const workerEntry = join(dist, 'workers/verdict.worker.js');
 const workerOut = join(dist, 'workers/verdict.worker.bundle.cjs');
-const depth = (dir) => relative(dist, dir).split(sep).length;
-const locationRelative = (file) => /new URL\([^)]*import\.meta\.url/.test(readFileSync(file, 'utf8'));
 const worker = await esbuild.build({
   ...common,
   entryPoints: [workerEntry],
   outfile: workerOut,
-  define: { 'import.meta.url': '__kpfUrl' },
   plugins: [
     packagesExternal,
-    {
-      name: 'externals',
-      setup(b) {
-        b.onResolve({ filter: /^\./ }, (a) => {
-          const file = resolve(a.resolveDir, a.path);
-          if (a.importer === '' || file === workerEntry || inNodeModules(a.importer) || !locationRelative(file) || depth(dirname(file)) === depth(dirname(workerOut))) return undefined;
-          let rel = relative(dirname(workerOut), file).split(sep).join('/');
-          if (!rel.startsWith('.')) rel = './' + rel;
-          return { path: rel, external: true };
-        });
-      },
-    },
+    { name: 'own-urls', setup: (b) => b.onLoad({ filter: /\.js$/ }, (a) => (inNodeModules(a.path) ? undefined : { contents: ownUrl(workerOut, a.path, readFileSync(a.path, 'utf8')), loader: 'js' })) },
   ],
 });
 writeInputs(workerOut, worker);
-writeExternals(workerOut, worker);
 await smallScript('workers/verdict.thread.js', 'workers/verdict.thread.cjs');
 
 /**
@@ -168,8 +161,3 @@ function asciiOnly(bundle) {
   writeFileSync(bundle, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
-/** The relative imports a CommonJS-shaped bundle keeps external, beside it (<bundle>.externals.json: core/bundle.ts) */
-function writeExternals(bundle, built) {
-  const externals = [...new Set(Object.values(built.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && i.path.startsWith('.')).map((i) => i.path)))];
-  writeFileSync(bundle.replace(/\.cjs$/, '.externals.json'), JSON.stringify(externals) + '\n');
-}

@@ -46,18 +46,6 @@ export interface ScriptBundle<T> {
 }
 
 /**
- * {@link runScriptBundle} of a bundle that must keep no module of kpf out of it (the worker's: its thread loads
- * nothing else), synchronously: a module that calls it needs no top-level await. (piscina loads a thread script with
- * `require` first, which Node 20 can do for an ES module without top-level await; one with it was loaded twice, the
- * second time by `import`.) The relative imports the bundle kept out are listed beside it (`<name>.externals.json`).
- */
-export function loadScriptBundleSync<T>(bundle: URL): ScriptBundle<T> {
-  const externals = JSON.parse(readFileSync(new URL(bundle.href.replace(/\.cjs$/, '.externals.json')), 'utf8')) as string[];
-  if (externals.length > 0) throw new Error(`${fileURLToPath(bundle)} imports modules kept out of it (${externals.join(', ')})`);
-  return runScriptBundle(bundle);
-}
-
-/**
  * Whether this process collects block coverage: NODE_V8_COVERAGE (c8, `node --test --experimental-test-coverage`), or
  * tap's own (its processinfo hook starts precise coverage through an inspector session in every process it reaches,
  * and says so in _TAPJS_PROCESSINFO_COVERAGE_). Coverage started some other way through the inspector is not seen.
@@ -82,7 +70,9 @@ export function codeCacheFile(file: string, env: NodeJS.ProcessEnv = process.env
  * Runs a bundle built in the CommonJS shape (scripts/bundle.mjs) through `vm.Script`, with V8's code cache when one was
  * saved beside it ({@link codeCacheFile}): Node 20 keeps no code cache for ES modules, and compiling the replay's
  * code (the top level and the functions its start-up runs) is ~15-25 ms of every `kpf replay`. Its `require` is
- * Node's, from the bundle's directory; `__kpfUrl` in it is the bundle's URL.
+ * Node's, from the bundle's directory; `__kpfUrl` in it is the bundle's URL. Synchronous, so that a module that calls
+ * it needs no top-level await (piscina loads a thread script with `require` first, which Node 20 can do for an ES
+ * module without top-level await; one with it was loaded twice, the second time by `import`).
  */
 export function runScriptBundle<T>(bundle: URL): ScriptBundle<T> {
   const file = fileURLToPath(bundle);
